@@ -1,0 +1,159 @@
+"""ILSVRC2012 validation in the two common layouts, with timm/torchvision class indices."""
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from evalkit.datasets.base import DatasetLoader, _Skipped
+from evalkit.errors import InputError, MissingResourceError
+from evalkit.registry import DATASETS
+
+IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
+FLAT_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.(JPEG|jpeg|jpg|JPG|png)$")
+DEVKIT_GT = "ILSVRC2012_validation_ground_truth.txt"
+DEVKIT_MAP = "map_clsloc.txt"
+LOC_SOLUTION = "LOC_val_solution.csv"
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> tuple[tuple[str, int, str], ...]:
+    """The 1000 ILSVRC2012 classes as (wnid, devkit id, name), in sorted-wnid (timm/torchvision) order."""
+    text = resources.files("evalkit.data").joinpath("imagenet_classes.tsv").read_text(encoding="utf-8")
+    rows = list(csv.reader(text.splitlines()[1:], delimiter="\t"))
+    return tuple((wnid, int(devkit_id), name) for _, wnid, devkit_id, name in rows)
+
+
+def wnid_index() -> dict[str, int]:
+    return {wnid: i for i, (wnid, _, _) in enumerate(imagenet_classes())}
+
+
+@DATASETS.register("imagenet")
+class ImageNetVal(DatasetLoader):
+    """ImageNet validation images with labels in sorted-wnid order.
+
+    Layouts, detected from ``root``:
+    - ImageFolder: one sub-folder per class. Folders named by ImageNet wnids get the
+      1000-class sorted-wnid index (as timm and torchvision on the full set); other
+      names get their index in the sorted folder list.
+    - flat: ``ILSVRC2012_val_XXXXXXXX.JPEG`` files with ``LOC_val_solution.csv`` or the
+      devkit's ``ILSVRC2012_validation_ground_truth.txt`` (in root, its parent, or
+      ``labels_file``).
+
+    ``skip_corrupt: true`` skips undecodable images and counts them in the record;
+    by default a corrupt image is an error naming the file.
+    """
+
+    name = "imagenet"
+    task = "imagenet"
+
+    def __init__(self, root: str | Path | None = None, labels_file: str | None = None,
+                 skip_corrupt: bool = False, **options: Any):
+        super().__init__(root, labels_file=labels_file, skip_corrupt=skip_corrupt, **options)
+        self.skip_corrupt = skip_corrupt
+        root_path = self.require_root("an ImageFolder of class folders, or ILSVRC2012_val_*.JPEG files")
+        if not root_path.is_dir():
+            raise MissingResourceError(f"ImageNet root {root_path} is not a folder")
+        self.layout, self.files, self.labels, self.classes = self._discover(
+            root_path, Path(labels_file).expanduser() if labels_file else None
+        )
+        if not self.files:
+            raise MissingResourceError(
+                f"no images found in {root_path.resolve()}: expected class sub-folders (ImageFolder) "
+                f"or ILSVRC2012_val_XXXXXXXX.JPEG files with {LOC_SOLUTION} or {DEVKIT_GT}"
+            )
+        self._ids = [str(f.relative_to(root_path)) for f in self.files]
+
+    def _discover(self, root: Path, labels_file: Path | None):
+        flat = sorted(p for p in root.iterdir() if p.is_file() and FLAT_NAME.match(p.name))
+        if flat:
+            labels_by_name = self._flat_labels(root, labels_file)
+            missing = [p.name for p in flat if p.stem not in labels_by_name]
+            if missing:
+                raise InputError(f"no ground-truth label for {missing[0]} ({len(missing)} images without one)",
+                                 file=labels_file or root)
+            classes = [wnid for wnid, _, _ in imagenet_classes()]
+            return "flat", flat, [labels_by_name[p.stem] for p in flat], classes
+        class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        known = wnid_index()
+        if class_dirs and all(p.name in known for p in class_dirs):
+            classes = [wnid for wnid, _, _ in imagenet_classes()]
+            index = {p.name: known[p.name] for p in class_dirs}
+        else:
+            classes = [p.name for p in class_dirs]
+            index = {p.name: i for i, p in enumerate(class_dirs)}
+        files, labels = [], []
+        for class_dir in class_dirs:
+            for path in sorted(class_dir.rglob("*")):
+                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                    files.append(path)
+                    labels.append(index[class_dir.name])
+        return "imagefolder", files, labels, classes
+
+    def _flat_labels(self, root: Path, labels_file: Path | None) -> dict[str, int]:
+        candidates = [labels_file] if labels_file else [
+            d / name for d in (root, root.parent, root.parent / "ILSVRC2012_devkit_t12" / "data")
+            for name in (LOC_SOLUTION, DEVKIT_GT)
+        ]
+        for path in candidates:
+            if path is not None and path.is_file():
+                return _read_loc_solution(path) if path.suffix == ".csv" else _read_devkit_truth(path)
+        raise MissingResourceError(
+            "flat ImageNet layout without labels: looked for " + ", ".join(str(c) for c in candidates)
+        )
+
+    def sample_ids(self) -> list[str]:
+        return self._ids
+
+    def item(self, index: int, transform: Callable | None) -> Any:
+        from PIL import Image
+
+        path = self.files[index]
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+        except (OSError, SyntaxError, ValueError) as err:
+            if self.skip_corrupt:
+                return _Skipped(self._ids[index], str(err))
+            raise InputError(f"cannot decode image: {err} (set skip_corrupt: true to skip and count such files)",
+                             file=path) from err
+        return (transform(image) if transform else image), self.labels[index]
+
+    def collate(self, inputs: list[Any], targets: list[Any]) -> tuple[Any, Any]:
+        import torch
+
+        stacked = torch.stack(inputs) if inputs and isinstance(inputs[0], torch.Tensor) else inputs
+        return stacked, torch.tensor(targets, dtype=torch.long)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "layout": self.layout, "num_classes": len(self.classes)}
+
+
+def _read_loc_solution(path: Path) -> dict[str, int]:
+    index = wnid_index()
+    labels = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for line_no, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                wnid = row["PredictionString"].split()[0]
+                labels[row["ImageId"]] = index[wnid]
+            except (KeyError, IndexError, AttributeError) as err:
+                raise InputError(f"expected ImageId and a PredictionString starting with a wnid ({err!r})",
+                                 file=path, record=line_no, field="PredictionString") from None
+    return labels
+
+
+def _read_devkit_truth(path: Path) -> dict[str, int]:
+    by_devkit_id = {devkit_id: i for i, (_, devkit_id, _) in enumerate(imagenet_classes())}
+    labels = {}
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            try:
+                labels[f"ILSVRC2012_val_{line_no:08d}"] = by_devkit_id[int(line)]
+            except (KeyError, ValueError):
+                raise InputError(f"expected an ILSVRC2012 class id 1..1000, got {line.strip()!r}",
+                                 file=path, record=line_no) from None
+    return labels

@@ -1,0 +1,170 @@
+"""Model adapters turn a batch of inputs into the task's predictions."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from evalkit.datasets.base import Batch
+from evalkit.errors import InputError, MissingResourceError
+
+PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ModelAdapter(ABC):
+    """Load a model, tell the dataset how to preprocess, predict batches, describe itself.
+
+    ``random_weights`` is True when nothing trained was loaded: the record and the
+    printed table then say the numbers are chance.
+    """
+
+    name: ClassVar[str]
+    #: tasks this adapter can serve (None: any)
+    tasks: ClassVar[tuple[str, ...] | None] = None
+
+    def __init__(self, **options: Any):
+        self.options = options
+        self.device = "cpu"
+        self.precision = "fp32"
+        self.random_weights = False
+
+    def load(self, device: str, precision: str = "fp32", channels_last: bool = False,
+             compile: bool = False) -> None:
+        """Build the model on ``device``; called once before the first batch."""
+        self.device, self.precision = device, precision
+
+    def transform(self) -> Callable | None:
+        """Per-sample preprocessing the dataset applies (None: raw samples)."""
+        return None
+
+    @abstractmethod
+    def predict(self, batch: Batch) -> Any:
+        """Predictions for ``batch`` in the task's format."""
+
+    def display_name(self) -> str:
+        return str(self.options.get("label") or self.options.get("name") or self.options.get("path") or self.name)
+
+    def describe(self) -> dict[str, Any]:
+        return {"adapter": self.name, "name": self.display_name(), "random_weights": self.random_weights,
+                "options": {k: v for k, v in self.options.items() if isinstance(v, (str, int, float, bool, type(None)))}}
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
+    if device != "auto":
+        return device
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class TorchModuleAdapter(ModelAdapter):
+    """Shared machinery for adapters of ``torch.nn.Module`` classifiers.
+
+    Subclasses implement ``build()`` (return the module, random or trained) and may
+    override ``transform()``. This class moves the model to its device, applies
+    ``channels_last`` / ``torch.compile`` and autocast, and loads checkpoints safely.
+    """
+
+    tasks = ("imagenet",)
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.module: Any = None
+        self.weights_file: Path | None = None
+
+    @abstractmethod
+    def build(self) -> Any:
+        """The ``nn.Module`` in eval mode (on CPU)."""
+
+    def load(self, device: str, precision: str = "fp32", channels_last: bool = False,
+             compile: bool = False) -> None:
+        import torch
+
+        super().load(device, precision, channels_last, compile)
+        if precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        module = self.build()
+        checkpoint = self.options.get("checkpoint")
+        if checkpoint:
+            self.load_checkpoint(module, checkpoint)
+        module = module.eval().to(device)
+        self.channels_last = channels_last
+        if channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        self.parameters = sum(p.numel() for p in module.parameters())
+        self.module = torch.compile(module) if compile else module
+
+    def load_checkpoint(self, module: Any, checkpoint: str | Path) -> None:
+        """Load a state dict with ``weights_only=True`` (safetensors too); never unpickle code."""
+        import torch
+
+        path = Path(checkpoint).expanduser()
+        if not path.is_file():
+            raise MissingResourceError(f"checkpoint not found: {path.resolve()}")
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception as err:  # torch raises UnpicklingError and others for bad files
+                raise InputError(f"not a loadable weights-only checkpoint: {err}", file=path) from err
+        for key in ("state_dict", "model", "model_state_dict"):
+            if isinstance(state, dict) and isinstance(state.get(key), dict):
+                state = state[key]
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as err:
+            raise InputError(f"checkpoint does not fit the model: {err}", file=path) from err
+        self.weights_file = path
+        self.random_weights = False
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        import torch
+
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        device_type = "cuda" if str(self.device).startswith("cuda") else "cpu"
+        return torch.autocast(device_type=device_type, dtype=getattr(torch, dtype))
+
+    def predict(self, batch: Batch) -> Any:
+        import torch
+
+        x = batch.inputs.to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), self.autocast():
+            logits = self.forward(x)
+        return logits.float()
+
+    def forward(self, x: Any) -> Any:
+        return self.module(x)
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["parameters"] = getattr(self, "parameters", None)
+        if self.weights_file is not None:
+            info["weights_file"] = str(self.weights_file.resolve())
+            info["weights_sha256"] = sha256_file(self.weights_file)
+        return info
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
