@@ -1,0 +1,174 @@
+"""The ``evalkit`` command: run · score · list · report · leaderboard."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from evalkit.errors import EvalkitError
+from evalkit.tables import render_table
+
+
+def _add_run(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a suite: every (evaluation, model) pair, one record each",
+                       description="Run a suite file. Records go to --output-dir (default results/).")
+    p.add_argument("suite", type=Path, help="suite YAML file")
+    p.add_argument("--model", action="append", metavar="NAME",
+                   help="run only this model (its label, name or adapter); repeatable")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the suite's, else cuda when available)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], help="autocast precision")
+    p.add_argument("--batch-size", type=int, help="samples per batch")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N samples")
+    p.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
+    p.add_argument("--output-dir", type=Path, default=Path("results"), help="where records go (default results/)")
+    p.add_argument("--data-root", type=Path, help="base folder for relative dataset paths in the suite")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--json", action="store_true",
+                   help="print the run records as JSON on stdout (one object, or an array) and nothing else")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from evalkit.runner import run_suite
+    from evalkit.suite import load_suite
+
+    suite = load_suite(args.suite, data_root=args.data_root)
+    overrides = {k: v for k, v in {
+        "device": args.device, "precision": args.precision, "batch_size": args.batch_size,
+        "workers": args.workers, "limit": args.limit, "ci": args.ci or None,
+        "progress": False if args.no_progress else None,
+    }.items() if v is not None}
+    if any(v is not None and v < 1 for v in (args.limit, args.batch_size)):
+        raise EvalkitError("--limit and --batch-size must be positive")
+    suite = dataclasses.replace(suite, evaluations=tuple(
+        dataclasses.replace(e, runtime=dataclasses.replace(e.runtime, **overrides)) for e in suite.evaluations))
+    if args.model:
+        known = {str(m.options.get("label") or m.options.get("name") or Path(str(m.options.get("path", ""))).name)
+                 for e in suite.evaluations for m in e.models} | {m.name for e in suite.evaluations for m in e.models}
+        missing = [m for m in args.model if m not in known]
+        if missing:
+            raise EvalkitError(f"--model {missing[0]!r} is not in {args.suite} (models: {', '.join(sorted(known))})")
+    results = run_suite(suite, output_dir=args.output_dir, models=args.model)
+    if args.json:
+        records = [r.record for r in results]
+        json.dump(records[0] if len(records) == 1 else records, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(render_table([_summary_row(r.record) for r in results]))
+        notes = {n for r in results for n in r.record["notes"]}
+        for note in sorted(notes):
+            print(f"note: {note}")
+        hints = [r for r in results if (r.record["timing"].get("data_wait_fraction") or 0) > 0.3]
+        for r in hints:
+            print(f"hint: {r.record['model']['name']} spent {r.record['timing']['data_wait_fraction']:.0%} of its "
+                  "time waiting for data; raise runtime.workers (--workers) or enable pin_memory", file=sys.stderr)
+        if args.output_dir:
+            print(f"records: {args.output_dir}/ ({len(results)} written)")
+    return 0
+
+
+def _summary_row(record: dict[str, Any]) -> dict[str, Any]:
+    main = record["main_metric"]
+    row = {"evaluation": record["suite"]["evaluation"], "model": record["model"]["name"]}
+    if record["model"].get("random_weights"):
+        row["model"] += " (random weights)"
+    row[main] = record["metrics"].get(main)
+    if main in record.get("ci", {}):
+        row["95% CI"] = record["ci"][main]
+    row["samples"] = record["dataset"].get("num_evaluated")
+    row["samples/s"] = record["timing"].get("throughput")
+    row["p50 ms"] = (record["timing"].get("latency_ms") or {}).get("p50")
+    return row
+
+
+def _add_list(sub: Any) -> None:
+    p = sub.add_parser("list", help="list registered tasks, datasets, model adapters, metrics and scorers")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=cmd_list)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from evalkit.registry import DATASETS, METRICS, MODELS, SCORERS, TASKS
+
+    listing = {"tasks": TASKS.names(), "datasets": DATASETS.names(), "models": MODELS.names(),
+               "metrics": METRICS.names(), "scorers": SCORERS.names()}
+    if args.json:
+        print(json.dumps(listing, indent=2))
+    else:
+        for kind, names in listing.items():
+            print(f"{kind}: {', '.join(names)}")
+    return 0
+
+
+def _add_score(sub: Any) -> None:
+    from evalkit.registry import SCORERS
+
+    p = sub.add_parser("score", help="score prediction files with no model (like the sacrebleu CLI)",
+                       description="Score prediction files against references; exit status 2 on bad input.")
+    scorers = p.add_subparsers(dest="scorer", metavar="METRIC", required=True)
+    for name in SCORERS.names():
+        scorer = SCORERS.get(name)
+        sp = scorers.add_parser(name, help=scorer.help, description=scorer.help)
+        scorer.add_arguments(sp)
+        sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        sp.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
+        sp.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+        sp.add_argument("--seed", type=int, default=12345, help="bootstrap seed (default 12345)")
+        sp.set_defaults(func=cmd_score, scorer_class=scorer)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    result = args.scorer_class().score(args)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        rows = result if isinstance(result, list) else [result]
+        print(render_table([{k: v for k, v in row.items() if not isinstance(v, dict)} for row in rows]))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import evalkit
+
+    parser = argparse.ArgumentParser(
+        prog="evalkit", description="Evaluate models on classic benchmarks with the official tools' numbers.")
+    parser.add_argument("--version", action="version", version=f"evalkit {evalkit.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_run(sub)
+    _add_score(sub)
+    _add_list(sub)
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub: Any) -> None:
+    """Commands that live in their own packages (reports, distributed merge)."""
+    try:
+        from evalkit.reports import cli as report_cli
+    except ImportError:
+        return
+    for name in ("add_report_parser", "add_leaderboard_parser"):
+        if hasattr(report_cli, name):
+            getattr(report_cli, name)(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EvalkitError as err:
+        print(f"evalkit: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("evalkit: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - last resort: a traceback and a non-zero exit
+        traceback.print_exc()
+        return 1

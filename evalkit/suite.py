@@ -1,0 +1,211 @@
+"""Suite files: the YAML schema and its validation, done before anything runs."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evalkit.errors import SuiteError
+
+PATH_KEY = re.compile(r"^(root|path|checkpoint)$|_(file|dir|path|files)$")
+NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registry name with its options (a dataset loader, a model adapter or a metric)."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: str = "auto"
+    precision: str = "fp32"
+    batch_size: int = 32
+    workers: int = 0
+    limit: int | None = None
+    channels_last: bool = False
+    compile: bool = False
+    warmup_batches: int = 1
+    pin_memory: bool | None = None
+    ci: bool = False
+    n_resamples: int = 1000
+    seed: int = 12345
+    progress: bool = True
+
+
+RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
+    "device": (str,), "precision": (str,), "batch_size": (int,), "workers": (int,), "limit": (int, type(None)),
+    "channels_last": (bool,), "compile": (bool,), "warmup_batches": (int,), "pin_memory": (bool, type(None)),
+    "ci": (bool,), "n_resamples": (int,), "seed": (int,), "progress": (bool,),
+}
+RUNTIME_CHOICES = {"precision": ("fp32", "fp16", "bf16")}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One task on one dataset for one or more models."""
+
+    name: str
+    task: str
+    dataset: Component
+    models: tuple[Component, ...]
+    metrics: tuple[Component, ...]
+    runtime: Runtime
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path | None
+    sha256: str
+    evaluations: tuple[Evaluation, ...]
+
+
+class _Checker:
+    """Builds errors that name the file and the key path."""
+
+    def __init__(self, file: Path | str):
+        self.file = file
+
+    def fail(self, keypath: str, message: str) -> SuiteError:
+        return SuiteError(message, file=self.file, field=keypath or "<top level>")
+
+    def mapping(self, value: Any, keypath: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(keypath, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def only(self, value: dict[str, Any], keypath: str, allowed: set[str]) -> None:
+        extra = sorted(set(value) - allowed)
+        if extra:
+            raise self.fail(f"{keypath}.{extra[0]}".lstrip("."),
+                            f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def load_suite(path: str | Path, data_root: str | Path | None = None) -> Suite:
+    """Read and validate a suite file; relative paths become absolute (see ``resolve paths``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SuiteError("suite file not found", file=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise SuiteError(f"not valid YAML: {err}", file=path) from None
+    return parse_suite(raw, file=path, text=text, data_root=data_root)
+
+
+def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
+                data_root: str | Path | None = None) -> Suite:
+    """Validate a suite given as a Python mapping (``file`` names it in errors)."""
+    from evalkit.registry import DATASETS, METRICS, MODELS, TASKS
+
+    check = _Checker(file)
+    top = check.mapping(raw, "")
+    base = Path(file).resolve().parent if isinstance(file, Path) else Path.cwd()
+    data_base = Path(data_root).expanduser().resolve() if data_root else base
+    name = top.get("name") or (Path(file).stem if isinstance(file, Path) else "suite")
+    if not isinstance(name, str) or not NAME_OK.match(name):
+        raise check.fail("name", f"expected a name of letters, digits, '.', '_' or '-', got {name!r}")
+    evaluation_keys = {"name", "task", "dataset", "models", "metrics", "runtime", "description"}
+    if "evaluations" in top:
+        check.only(top, "", {"name", "description", "runtime", "evaluations"})
+        parts = top["evaluations"]
+        if not isinstance(parts, list) or not parts:
+            raise check.fail("evaluations", "expected a non-empty list of evaluations")
+        items = [(f"evaluations[{i}]", check.mapping(p, f"evaluations[{i}]")) for i, p in enumerate(parts)]
+    else:
+        check.only(top, "", evaluation_keys)
+        items = [("", {**top, "name": top.get("name", name)})]
+    shared_runtime = check.mapping(top.get("runtime", {}) or {}, "runtime") if "evaluations" in top else {}
+    evaluations, seen = [], set()
+    for keypath, part in items:
+        check.only(part, keypath, evaluation_keys)
+        k = (keypath + ".").lstrip(".")
+        ev_name = part.get("name") or part.get("task")
+        if not isinstance(ev_name, str) or not NAME_OK.match(ev_name):
+            raise check.fail(f"{k}name", f"expected an evaluation name, got {ev_name!r}")
+        if ev_name in seen:
+            raise check.fail(f"{k}name", f"duplicate evaluation name {ev_name!r}")
+        seen.add(ev_name)
+        task_name = part.get("task")
+        if not isinstance(task_name, str):
+            raise check.fail(f"{k}task", f"expected a task name (one of: {', '.join(TASKS.names())})")
+        if task_name not in TASKS:
+            TASKS.get(task_name)  # raises with close matches
+        task = TASKS.get(task_name)
+        dataset = _component(check, part.get("dataset"), f"{k}dataset", "loader", DATASETS,
+                             default=task.default_loader, base=data_base)
+        models_raw = part.get("models")
+        if not isinstance(models_raw, list) or not models_raw:
+            raise check.fail(f"{k}models", "expected a non-empty list of models ({adapter: NAME, ...options})")
+        models = tuple(_component(check, m, f"{k}models[{i}]", "adapter", MODELS, base=base)
+                       for i, m in enumerate(models_raw))
+        labels = [m.options.get("label") or m.options.get("name") or m.options.get("path") or m.name for m in models]
+        if len(set(map(str, labels))) != len(labels):
+            raise check.fail(f"{k}models", "two models share a display name; give them distinct 'label's")
+        metrics_raw = part.get("metrics", list(task.default_metrics))
+        if not isinstance(metrics_raw, list) or not metrics_raw:
+            raise check.fail(f"{k}metrics", "expected a non-empty list of metric names or {name: ..., ...}")
+        metrics = tuple(_component(check, m, f"{k}metrics[{i}]", "name", METRICS, base=base)
+                        for i, m in enumerate(metrics_raw))
+        runtime = _runtime(check, {**shared_runtime, **check.mapping(part.get("runtime", {}) or {}, f"{k}runtime")},
+                           f"{k}runtime")
+        spec = {key: part[key] for key in part}
+        evaluations.append(Evaluation(ev_name, task_name, dataset, models, metrics, runtime, spec))
+    digest = hashlib.sha256((text if text is not None else yaml.safe_dump(raw, sort_keys=True)).encode()).hexdigest()
+    return Suite(name, Path(file).resolve() if isinstance(file, Path) else None, digest, tuple(evaluations))
+
+
+def _component(check: _Checker, raw: Any, keypath: str, name_key: str, registry: Any, base: Path,
+               default: str | None = None) -> Component:
+    if isinstance(raw, str):
+        raw = {name_key: raw}
+    if raw is None and default is not None:
+        raw = {}
+    options = dict(check.mapping(raw, keypath))
+    name = options.pop(name_key, default)
+    if not isinstance(name, str):
+        raise check.fail(f"{keypath}.{name_key}", f"expected a {registry.kind} name (one of: {', '.join(registry.names())})")
+    if name not in registry:
+        try:
+            registry.get(name)
+        except KeyError as err:
+            raise check.fail(f"{keypath}.{name_key}", str(err)) from None
+    for key, value in options.items():
+        if PATH_KEY.search(key):
+            options[key] = _resolve(value, base)
+    return Component(name, options)
+
+
+def _resolve(value: Any, base: Path) -> Any:
+    if isinstance(value, list):
+        return [_resolve(v, base) for v in value]
+    if isinstance(value, str) and value:
+        p = Path(value).expanduser()
+        return str(p if p.is_absolute() else (base / p))
+    return value
+
+
+def _runtime(check: _Checker, raw: dict[str, Any], keypath: str) -> Runtime:
+    check.only(raw, keypath, set(RUNTIME_TYPES))
+    for key, value in raw.items():
+        types = RUNTIME_TYPES[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise check.fail(f"{keypath}.{key}", f"expected {expected}, got {value!r}")
+        if key in RUNTIME_CHOICES and value not in RUNTIME_CHOICES[key]:
+            raise check.fail(f"{keypath}.{key}", f"expected one of {', '.join(RUNTIME_CHOICES[key])}, got {value!r}")
+        if key in ("batch_size", "n_resamples") and value < 1 or key in ("workers", "warmup_batches") and value < 0:
+            raise check.fail(f"{keypath}.{key}", f"out of range: {value!r}")
+        if key == "limit" and value is not None and value < 1:
+            raise check.fail(f"{keypath}.{key}", f"expected a positive number of samples, got {value!r}")
+    return Runtime(**raw)
