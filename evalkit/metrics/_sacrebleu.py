@@ -1,0 +1,222 @@
+"""Shared machinery of the sacrebleu metrics (BLEU, chrF, TER): sacrebleu computes, evalkit keeps the stats.
+
+Each segment's sufficient statistics come from sacrebleu's own ``_extract_corpus_statistics``
+and scores from its ``_compute_score_from_stats``, so nothing of the metrics is re-implemented.
+Keeping the per-segment rows makes merges concatenation and resampling a re-summation.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.metrics.base import Metric
+from evalkit.metrics.resampling import resample_indices
+
+
+@lru_cache(maxsize=2)
+def _resample_counts(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """How often each segment is drawn in each resample (rows of sacrebleu's index matrix as counts)."""
+    idxs = resample_indices(n, n_resamples, seed)
+    flat = (idxs + np.arange(n_resamples)[:, None] * n).ravel()
+    counts = np.bincount(flat, minlength=n_resamples * n).reshape(n_resamples, n).astype(np.float64)
+    counts.flags.writeable = False
+    return counts
+
+
+def sacrebleu_ci(scores: np.ndarray) -> tuple[float, float]:
+    """sacrebleu's ``estimate_ci``: the mean of the resampled scores and half the 95% order-statistic range."""
+    ordered = np.sort(scores)
+    lower = len(ordered) // 40
+    return float(ordered.mean()), float(0.5 * (ordered[len(ordered) - lower - 1] - ordered[lower]))
+
+
+def reference_streams(targets: Sequence[Any], ids: Sequence[Any]) -> list[list[str | None]]:
+    """Per-sample reference lists → sacrebleu's reference streams (None where a sample has fewer)."""
+    refs = []
+    for sample_id, target in zip(ids, targets):
+        sample_refs = [target] if isinstance(target, str) else list(target)
+        if not sample_refs or not all(isinstance(r, str) for r in sample_refs):
+            raise InputError("each sample needs one or more reference strings", record=sample_id, field="references")
+        refs.append(sample_refs)
+    width = max((len(r) for r in refs), default=0)
+    return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
+
+
+class SacrebleuMetric(Metric):
+    """A corpus-level sacrebleu metric with per-segment statistics as its state.
+
+    Options are the sacrebleu class's own (``tokenize``, ``lowercase``, ``char_order``...).
+    """
+
+    #: name of the class in ``sacrebleu.metrics``
+    sacrebleu_class: ClassVar[str]
+    #: whether the statistics are integer counts (BLEU, chrF) or floats (TER)
+    integer_stats: ClassVar[bool] = True
+
+    def __init__(self, **options: Any):
+        self._reference: Any = None
+        super().__init__(**options)
+        self.reference()  # unknown options fail here, before any data
+
+    def reference(self) -> Any:
+        """The sacrebleu metric object (built once)."""
+        if self._reference is None:
+            import sacrebleu.metrics
+
+            try:
+                self._reference = getattr(sacrebleu.metrics, self.sacrebleu_class)(**self.options)
+            except (TypeError, AssertionError, KeyError) as err:
+                raise InputError(f"bad {self.name} option: {err}", field=self.name) from None
+        return self._reference
+
+    def reset(self) -> None:
+        self._ids: list[Any] = []
+        self._rows: list[np.ndarray] = []
+        self._nrefs: list[int] = []
+        self._resampled: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
+        hyps = list(predictions)
+        ids = list(ids) if ids is not None else list(range(self.num_samples(), self.num_samples() + len(hyps)))
+        if not (len(hyps) == len(targets) == len(ids)):
+            raise InputError(f"{len(hyps)} hypotheses, {len(targets)} reference sets and {len(ids)} ids in one batch")
+        for sample_id, hyp in zip(ids, hyps):
+            if not isinstance(hyp, str):
+                raise InputError(f"a hypothesis must be a string, got {type(hyp).__name__}", record=sample_id,
+                                 field="hypothesis")
+        streams = reference_streams(targets, ids)
+        if not hyps:
+            return
+        stats = self.reference()._extract_corpus_statistics(hyps, streams)
+        self._add(ids, np.asarray(stats, dtype=np.int64 if self.integer_stats else np.float64),
+                  [sum(s[i] is not None for s in streams) for i in range(len(hyps))])
+
+    def _add(self, ids: Sequence[Any], stats: np.ndarray, nrefs: Sequence[int]) -> None:
+        self._ids.extend(ids)
+        self._rows.append(stats)
+        self._nrefs.extend(int(n) for n in nrefs)
+        self._resampled.clear()
+
+    def stats(self) -> np.ndarray:
+        """The per-segment statistics, one row per sample in state order."""
+        if len(self._rows) > 1:  # compact once, so repeated aggregates stay cheap
+            self._rows = [np.concatenate(self._rows)]
+        return self._rows[0] if self._rows else np.empty((0, 0))
+
+    def merge(self, other: Metric) -> None:
+        if type(other) is not type(self) or other.options != self.options:
+            raise TypeError(f"cannot merge {type(other).__name__}{other.options} into {type(self).__name__}{self.options}")
+        assert isinstance(other, SacrebleuMetric)
+        if other.num_samples():
+            self._add(other._ids, other.stats(), other._nrefs)
+
+    def num_samples(self) -> int:
+        return len(self._ids)
+
+    def sample_ids(self) -> list[Any]:
+        return list(self._ids)
+
+    def _summed(self, indices: np.ndarray | None) -> list:
+        """Column sums as sacrebleu's ``sum_of_lists`` gives them (in order, for float stats)."""
+        stats = self.stats()
+        if indices is not None:
+            stats = stats[np.asarray(indices, dtype=np.int64)]
+        if self.integer_stats:
+            return stats.sum(axis=0).tolist()
+        from sacrebleu.utils import sum_of_lists
+
+        return sum_of_lists(stats.tolist())
+
+    def score(self, indices: np.ndarray | None = None) -> Any:
+        """sacrebleu's Score object for the samples ``indices`` (all when None)."""
+        return self.reference()._compute_score_from_stats(self._summed(indices))
+
+    def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
+        n = self.num_samples() if indices is None else len(indices)
+        return {self.main_key: float(self.score(indices).score) if n else float("nan")}
+
+    def signature(self) -> str:
+        """sacrebleu's signature; ``nrefs:var`` when samples have different reference counts."""
+        reference = self.reference()
+        counts = set(self._nrefs)
+        reference.num_refs = counts.pop() if len(counts) == 1 else (-1 if counts else 1)
+        return str(reference.get_signature())
+
+    def extras(self) -> dict[str, Any]:
+        return {"signature": self.signature()}
+
+    def per_sample(self) -> dict[str, Any]:
+        stats = self.stats()
+        return {"sample_id": [str(i) for i in self._ids], f"{self.name}_stats": [row.tolist() for row in stats],
+                "num_refs": list(self._nrefs)}
+
+    def resampled_scores(self, n_resamples: int, seed: int) -> np.ndarray:
+        """Scores of sacrebleu's bootstrap resamples, bit for bit as ``--paired-bs`` computes them.
+
+        sacrebleu sums float32 statistics; integer statistics sum exactly either way, so they
+        are summed at once by a counts-matrix product and cast to float32 before scoring.
+        """
+        key = (self.num_samples(), n_resamples, seed)
+        if key not in self._resampled:
+            reference, n = self.reference(), self.num_samples()
+            if self.integer_stats:
+                sums = (_resample_counts(n, n_resamples, seed) @ self.stats().astype(np.float64)).astype(np.float32)
+            else:
+                stats32 = self.stats().astype(np.float32)
+                sums = np.stack([stats32[idx].sum(0) for idx in resample_indices(n, n_resamples, seed)])
+            self._resampled[key] = np.array([reference._compute_score_from_stats(row).score for row in sums])
+        return self._resampled[key]
+
+    def paired_test(self, other: Metric, key: str | None = None, n_resamples: int = 1000,
+                    seed: int = 12345) -> dict[str, Any]:
+        """sacrebleu's paired bootstrap (``--paired-bs``) of ``other`` (system) against ``self`` (baseline).
+
+        p = (1 + #{|d_i| - mean|d| > |observed|}) / (1 + n_resamples), d_i the resampled
+        system-minus-baseline differences; ``system_mean``/``system_ci`` are sacrebleu's
+        "mean ± half-width" numbers. ``ci`` is the 2.5/97.5 percentile interval of d_i.
+        """
+        if type(other) is not type(self) or other.options != self.options:
+            raise TypeError("a paired test needs the same metric with the same options on both systems")
+        if self.sample_ids() != other.sample_ids():
+            raise ValueError("a paired test needs both systems scored on the same samples in the same order")
+        assert isinstance(other, SacrebleuMetric)
+        base, system = self.resampled_scores(n_resamples, seed), other.resampled_scores(n_resamples, seed)
+        real_base, real_sys = self.aggregate()[self.main_key], other.aggregate()[self.main_key]
+        observed = real_sys - real_base
+        spread = np.abs(system - base)
+        p_value = (int(np.sum(spread - spread.mean() > abs(observed))) + 1) / (n_resamples + 1)
+        diffs = system - base
+        base_mean, base_ci = sacrebleu_ci(base)
+        sys_mean, sys_ci = sacrebleu_ci(system)
+        return {
+            "key": self.main_key, "baseline": real_base, "system": real_sys, "difference": observed,
+            "ci": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+            "p_value": p_value, "baseline_mean": base_mean, "baseline_ci": base_ci,
+            "system_mean": sys_mean, "system_ci": sys_ci, "n_resamples": n_resamples, "seed": seed,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"options": dict(self.options), "ids": list(self._ids), "stats": self.stats().tolist(),
+                "nrefs": list(self._nrefs)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("options", {}) != self.options:
+            raise InputError(f"state was written with options {state.get('options')}, not {self.options}",
+                             field="options")
+        self.reset()
+        if state["ids"]:
+            dtype = np.int64 if self.integer_stats else np.float64
+            self._add(state["ids"], np.asarray(state["stats"], dtype=dtype), state["nrefs"])
+
+
+def corpus_scores(metric: SacrebleuMetric, hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
+    """Functional form: ``references`` as sacrebleu takes them, one stream per reference set."""
+    streams = [list(stream) for stream in references]
+    if any(len(s) != len(hypotheses) for s in streams):
+        raise InputError(f"{len(hypotheses)} hypotheses but reference streams of lengths {[len(s) for s in streams]}")
+    targets = [[s[i] for s in streams if s[i] is not None] for i in range(len(hypotheses))]
+    metric.update(list(hypotheses), targets)
+    return metric.compute()
