@@ -1,0 +1,177 @@
+"""VQA v2 accuracy (percent), overall / per answer type / per question type, as the official ``vqaEval.py``.
+
+Per question, the official accuracy is the mean over the leave-one-annotator-out subsets of
+``min(1, #matches / 3)``, with answers normalised only when the humans disagree (see
+``vqa_normalize``). State keeps each question's accuracy, types and answer, so bootstrap
+intervals, paired tests and merges of shards are exact.
+
+Reported numbers: ``overall`` and the per-type tables are *unrounded* percentages, summed exactly
+(order-independent, so shards merge to the single-pass value bit for bit); they differ from the
+script's float sums by < 1e-12 relative. :func:`official_accuracy` reproduces the script's
+``vqaEval.accuracy`` exactly (its summation order and ``round(·, 2)``) for samples in annotation order.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.metrics.base import Metric
+from evalkit.metrics.vqa_engine import answer_table, question_accuracies
+from evalkit.metrics.vqa_io import align_results, check_annotation, parse_results
+from evalkit.registry import METRICS
+
+_COLUMNS = ("accuracy", "question_type", "answer_type", "answer")
+
+
+def exact_mean_percent(values: np.ndarray, indices: np.ndarray | None = None) -> float:
+    """100 × mean, with the sum exactly rounded, so the result does not depend on the sample order.
+
+    Per-question accuracies take few distinct values, so the sum is ``fsum(value × count)``.
+    """
+    uniques, inverse = np.unique(values, return_inverse=True)
+    if indices is not None:
+        inverse = inverse[indices]
+    if not len(inverse):
+        return float("nan")
+    counts = np.bincount(inverse, minlength=len(uniques))
+    return 100.0 * math.fsum((uniques * counts).tolist()) / len(inverse)
+
+
+def _answer_of(prediction: Any, position: int) -> str:
+    if isinstance(prediction, dict):
+        prediction = prediction.get("answer")
+    if not isinstance(prediction, str):
+        raise InputError(f"a VQA prediction is an answer string (or {{'answer': ...}}), got {prediction!r}",
+                         record=position, field="answer")
+    return prediction
+
+
+@METRICS.register("vqa")
+class VQAAccuracy(Metric):
+    """Official VQA accuracy. ``update(answers, annotation records, question ids)``."""
+
+    name = "vqa"
+    main_key = "overall"
+    higher_is_better = True
+
+    def reset(self) -> None:
+        self._ids: list[str] = []
+        self._cols: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
+        self._acc_cache: np.ndarray | None = None
+
+    def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
+        targets = list(targets)
+        answers = [_answer_of(p, i) for i, p in enumerate(predictions)]
+        if len(answers) != len(targets):
+            raise InputError(f"{len(answers)} predictions for {len(targets)} annotation records")
+        for i, target in enumerate(targets):
+            check_annotation(target, i)
+        self.add_records(targets, answers, ids)
+
+    def add_records(self, records: Sequence[dict[str, Any]], answers: Sequence[str],
+                    ids: Sequence[Any] | None = None) -> None:
+        """Score validated annotation records against their answers with the vectorised engine."""
+        ids = [str(r["question_id"]) for r in records] if ids is None else [str(i) for i in ids]
+        accuracy = question_accuracies(answer_table([r["answers"] for r in records]), answers)
+        self.add(ids, accuracy, [r.get("question_type") for r in records],
+                 [r.get("answer_type") for r in records], answers)
+
+    def add(self, ids: Sequence[str], accuracy: np.ndarray, question_types: Sequence[str | None],
+            answer_types: Sequence[str | None], answers: Sequence[str]) -> None:
+        """Append questions whose official accuracies (fractions) are already computed."""
+        if not len(ids) == len(accuracy) == len(question_types) == len(answer_types) == len(answers):
+            raise ValueError("every column needs one value per question")
+        self._ids.extend(ids)
+        self._cols["accuracy"].extend(np.asarray(accuracy, dtype=np.float64).tolist())
+        self._cols["question_type"].extend(question_types)
+        self._cols["answer_type"].extend(answer_types)
+        self._cols["answer"].extend(answers)
+        self._acc_cache = None
+
+    def accuracies(self) -> np.ndarray:
+        """Per-question official accuracy (fraction), in state order."""
+        if self._acc_cache is None:
+            self._acc_cache = np.asarray(self._cols["accuracy"], dtype=np.float64)
+        return self._acc_cache
+
+    def merge(self, other: Metric) -> None:
+        if not isinstance(other, VQAAccuracy):
+            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
+        self._ids.extend(other._ids)
+        for column in _COLUMNS:
+            self._cols[column].extend(other._cols[column])
+        self._acc_cache = None
+
+    def num_samples(self) -> int:
+        return len(self._ids)
+
+    def sample_ids(self) -> list[Any]:
+        return list(self._ids)
+
+    def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
+        return {"overall": exact_mean_percent(self.accuracies(), indices)}
+
+    def _per(self, column: str) -> dict[str, float]:
+        acc = self.accuracies()
+        groups: dict[str, list[int]] = {}
+        for i, key in enumerate(self._cols[column]):
+            if key is not None:
+                groups.setdefault(key, []).append(i)
+        return {key: exact_mean_percent(acc[np.asarray(rows)]) for key, rows in sorted(groups.items())}
+
+    def extras(self) -> dict[str, Any]:
+        return {"perAnswerType": self._per("answer_type"), "perQuestionType": self._per("question_type")}
+
+    def official_accuracy(self, n: int = 2) -> dict[str, Any]:
+        """``vqaEval.accuracy`` as the script computes it: sums in state order, ``round(·, n)``.
+
+        Questions without a question/answer type are left out of that type's table (the script would fail).
+        """
+        def rounded(values: list[float]) -> float:
+            return round(100 * float(sum(values)) / len(values), n)
+
+        acc = self._cols["accuracy"]
+        out: dict[str, Any] = {"overall": rounded(acc) if acc else float("nan")}
+        for key, column in (("perQuestionType", "question_type"), ("perAnswerType", "answer_type")):
+            groups: dict[str, list[float]] = {}
+            for value, group in zip(acc, self._cols[column]):
+                if group is not None:
+                    groups.setdefault(group, []).append(value)
+            out[key] = {group: rounded(values) for group, values in groups.items()}
+        return out
+
+    def per_sample(self) -> dict[str, Any]:
+        return {"sample_id": list(self._ids), **{c: list(self._cols[c]) for c in _COLUMNS}}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"ids": list(self._ids), "columns": {c: list(self._cols[c]) for c in _COLUMNS}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.reset()
+        self._ids = [str(i) for i in state["ids"]]
+        for column in _COLUMNS:
+            values = list(state["columns"][column])
+            if len(values) != len(self._ids):
+                raise InputError(f"state column {column!r} has {len(values)} values for {len(self._ids)} samples",
+                                 field=column)
+            self._cols[column] = values
+        self._cols["accuracy"] = [float(v) for v in self._cols["accuracy"]]
+
+
+def vqa_metric(annotations: Sequence[dict[str, Any]], results: Any, subset: bool = False) -> VQAAccuracy:
+    """A filled metric for annotation records and results (a ``[{question_id, answer}]`` list or a dict)."""
+    for index, record in enumerate(annotations):
+        check_annotation(record, index)
+    answers = results if isinstance(results, dict) else parse_results(results)
+    kept, predictions = align_results(annotations, answers, subset)
+    metric = VQAAccuracy()
+    metric.add_records(kept, predictions)
+    return metric
+
+
+def vqa_accuracy(annotations: Sequence[dict[str, Any]], results: Any, subset: bool = False) -> dict[str, Any]:
+    """Functional form: ``{"overall", "perAnswerType", "perQuestionType"}`` in percent, unrounded."""
+    return vqa_metric(annotations, results, subset).compute()

@@ -1,0 +1,48 @@
+"""``evalkit score vqa``: official VQA accuracy of a results file, no model needed."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from evalkit.errors import InputError
+from evalkit.registry import SCORERS
+from evalkit.scoring.base import Scorer
+
+
+@SCORERS.register("vqa")
+class VQAScorer(Scorer):
+    """Results ``[{question_id, answer}]`` against the official question + annotation files."""
+
+    name = "vqa"
+    help = "VQA v2 accuracy (official vqaEval.py rules): overall, per answer type, per question type (%)"
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--annotations", required=True, help="official annotation JSON (v2_mscoco_*_annotations.json)")
+        parser.add_argument("--questions", help="official questions JSON; checked to cover every annotated question")
+        parser.add_argument("--pred", required=True, help="results JSON: [{\"question_id\": int, \"answer\": str}]")
+        parser.add_argument("--subset", action="store_true",
+                            help="score only the questions that have a result (default: a missing result is an error)")
+
+    def score(self, args: argparse.Namespace) -> dict[str, Any]:
+        from evalkit.metrics.vqa import VQAAccuracy
+        from evalkit.metrics.vqa_io import align_results, load_annotations, load_questions, load_results
+
+        annotations = load_annotations(args.annotations)
+        if getattr(args, "questions", None):
+            questions = load_questions(args.questions)
+            absent = [r["question_id"] for r in annotations if r["question_id"] not in questions]
+            if absent:
+                raise InputError(f"{len(absent)} annotated questions are not in the questions file, first "
+                                 f"question_id {absent[0]} (do the two files belong to the same split?)",
+                                 file=args.questions, record=f"question_id {absent[0]}")
+        records, answers = align_results(annotations, load_results(args.pred), bool(getattr(args, "subset", False)),
+                                         args.pred)
+        metric = VQAAccuracy()
+        metric.add_records(records, answers)
+        result = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=getattr(args, "n_resamples", 1000),
+                                seed=getattr(args, "seed", 12345))
+        result["official"] = metric.official_accuracy()
+        result["num_questions"] = metric.num_samples()
+        result["num_annotated"] = len(annotations)
+        return result
