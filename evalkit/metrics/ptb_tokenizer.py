@@ -1,0 +1,217 @@
+"""Caption tokenisation as pycocoevalcap's ``PTBTokenizer`` does it, with or without Java.
+
+pycocoevalcap runs Stanford CoreNLP 3.4.1's ``PTBTokenizer -preserveLines -lowerCase`` and
+then drops punctuation tokens. ``tokenize(..., backend="java")`` runs that jar (from the
+installed pycocoevalcap) in a private temporary folder; ``backend="python"`` reproduces its
+output on caption text without Java. The Python rules were derived by probing the jar and
+are tested token for token against it on real caption sets and on generated caption text:
+ASCII letters, digits, spaces and the punctuation captions use (``.,!?;:'"()[]{}-&/%$#``),
+contractions, abbreviations, numbers and fractions, curly quotes, dashes and ellipses.
+Text outside that domain (SGML tags, URLs, e-mail addresses, rare Unicode) is tokenised on a
+best-effort basis; use the Java backend when such captions matter.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from evalkit.errors import MissingResourceError
+
+#: tokens pycocoevalcap removes after tokenising (case sensitive: ``-lrb-`` survives lower-casing)
+PUNCTUATIONS = frozenset(["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-",
+                          ".", "?", "!", ",", ":", "-", "--", "...", ";"])
+
+#: words after which CoreNLP keeps a final period attached (found by probing the 3.4.1 jar:
+#: every 1-4 letter string and the abbreviation lists of its lexer)
+ABBREVIATIONS = frozenset("""
+a.k.a a.m adj adm adv al ala alex apr ariz assn asst atty attys aug ave bancorp bhd bldg blvd
+brig bros calif capt cf cie cmdr co col colo comdr conn corp cos cpl ct dak dec del dept det dr drs
+e.g ed.d elec ens esq est etc ext feb fla fri ft ga gen gov govs hon i.e inc ind insp intl invt
+jan jos jr jul jun kan kans ky la lieut lt ltd maj mar md messrs mfg mich minn mlle mme
+mo mon mont mr mrs ms msgr mt mtg natl neb nev nov oct okla p.m pa penn pfc ph ph.d plc ppte
+ppty pres prof profs pte ptes pty ptys pvt rd rep reps rev rt s.p.a sen sens sep sept seq sfc sgt
+spc sq sr st ste supt supts sys tel tenn tex thu thurs treas tue tues u.k u.s univ va vs vt wash
+wed wis wisc wm wyo
+""".split())
+
+#: abbreviations CoreNLP recognises only with a capital first letter (they are also common words)
+CASED_ABBREVIATIONS = frozenset(["ark", "ill", "mass", "miss", "ore", "wash"])
+
+#: capitalised words before which a one-letter abbreviation's period is a sentence end
+SENTENCE_STARTERS = frozenset("""
+About According Additionally After An A As At But Earlier He Her Here However If In It Last Many
+More Mr. Ms. Now Once One Other Our She Since So Some Such That The Then There These They This We
+When While What Yet You
+""".split())
+
+#: words CoreNLP splits in two ("gonna" -> "gon na")
+SPLIT_WORDS = {"cannot": 3, "gimme": 3, "gonna": 3, "gotta": 3, "lemme": 3, "wanna": 3,
+               "'tis": 2, "'twas": 2}
+
+_SPACE = " \t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u3000"
+_SIMPLE = re.compile(r"[a-z]+(?: [a-z]+)*\.?")
+_ACRO = re.compile(r"[a-z](?:\.[a-z])+")
+_STARTER = re.compile(r"[ ]+(?:" + "|".join(re.escape(w) for w in sorted(SENTENCE_STARTERS, key=len, reverse=True)) + ")[ ]")
+_UNICODE = str.maketrans({"\u2013": " -- ", "\u2014": " -- ", "\u2015": " -- ", "\u2026": " ... ",
+                          "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a3": " # ",
+                          "\u20ac": " $ "})
+#: one token per match, tried in this order (the lexer takes the longest match; these do not overlap)
+_TOKEN = re.compile(r"""
+    (?P<space>[""" + _SPACE + r"""]+)
+  | (?P<fraction>\d{1,4}[ ]\d{1,4}/\d{1,4}(?![\w/]))
+  | (?P<tbspec>-(?:RRB|LRB|RCB|LCB|RSB|LSB)-)
+  | (?P<number>[-+]?\d*(?:[.:,]\d+)+(?![^\W_]|[&/]|-[^\W_])|[-+]\d+)
+  | (?P<hashtag>\#[^\W\d_]+)
+  | (?P<word>[^\W_]+(?:(?:[-'.&/]|'n')[^\W_]+)*)
+  | (?P<apos>'(?:n'?|\d0s|em|till?|cause|tis|twas|s|m|d|re|ve|ll)(?![^\W_]))
+  | (?P<quote>["'`]+)
+  | (?P<ellipsis>\.{3,})
+  | (?P<punct>[!?]+|-+|_+|@+|\#+|\*+|.)
+""", re.VERBOSE | re.IGNORECASE)
+_BRACKETS = {"(": "-LRB-", ")": "-RRB-", "[": "-LSB-", "]": "-RSB-", "{": "-LCB-", "}": "-RCB-"}
+_AUX = re.compile(r"(.*?[^\W_])('s|'m|'d|'re|'ve|'ll)$", re.IGNORECASE)
+_NT = re.compile(r"(.*?[a-z])(n't)$", re.IGNORECASE)
+
+
+def tokenize_caption(text: str) -> str:
+    """One caption as pycocoevalcap's tokeniser leaves it: lower case, space-joined, punctuation dropped."""
+    lowered = text.lower().strip(_SPACE)
+    if _SIMPLE.fullmatch(lowered):  # the common case: plain words and maybe a final period
+        if lowered.endswith("."):
+            last = lowered[:-1].rpartition(" ")[2]
+            if last not in ABBREVIATIONS and len(last) != 1:
+                lowered = lowered[:-1]
+        if not any(w in SPLIT_WORDS for w in lowered.split(" ")):
+            return lowered
+    lowered_tokens = (t.lower() for t in _tokens(text))  # CoreNLP lower-cases before the filter
+    return " ".join(t for t in lowered_tokens if t not in PUNCTUATIONS)
+
+
+def _tokens(line: str) -> list[str]:
+    line = line.translate(_UNICODE)
+    out: list[str] = []
+    pos = 0
+    while pos < len(line):
+        match = _TOKEN.match(line, pos)
+        kind, text = match.lastgroup, match.group()
+        pos = match.end()
+        if kind == "space":
+            continue
+        if kind == "fraction":
+            out.append(text.replace(" ", "\u00a0"))
+        elif kind == "word":
+            parts = _split_word(text)
+            if line.startswith(".", pos) and _keeps_period(parts[-1], line, pos):
+                parts[-1] += "."
+                pos += 1
+            out.extend(parts)
+        elif kind == "quote":
+            out.extend(_quotes(text, line, pos))
+        else:
+            out.append(_BRACKETS.get(text, text))
+    return out
+
+
+def _keeps_period(word: str, line: str, pos: int) -> bool:
+    """Whether the period at ``line[pos]`` stays attached to ``word`` (an abbreviation's period)."""
+    low = word.lower()
+    if low in CASED_ABBREVIATIONS:
+        return word[0].isupper()
+    if low in ABBREVIATIONS or _ACRO.fullmatch(low):
+        return True
+    if len(low) == 1 and low.isalpha():
+        return not _STARTER.match(line, pos + 1)
+    if line.startswith(".", pos + 1) or "'" in word:
+        return False
+    return line.startswith((",", ";", ":"), pos + 1)
+
+
+def _quotes(text: str, line: str, pos: int) -> list[str]:
+    """Straight quotes become `` / ` before a word and '' / ' elsewhere, as in LaTeX."""
+    opening = pos < len(line) and (line[pos].isalnum() or line[pos] == "$")
+    out = []
+    rest = text
+    while rest:
+        if rest.startswith(("``", "''")):
+            out.append(rest[:2])
+            rest = rest[2:]
+        elif rest[0] == '"':
+            out.append("``" if opening else "''")
+            rest = rest[1:]
+        else:
+            out.append("`" if opening and rest[0] != "`" or rest[0] == "`" else "'")
+            rest = rest[1:]
+    return out
+
+
+def _split_word(word: str) -> list[str]:
+    low = word.lower()
+    if low in SPLIT_WORDS:
+        cut = SPLIT_WORDS[low]
+        return [word[:cut], word[cut:]]
+    if "'n'" in low and not low.startswith("'n'"):
+        at = low.index("'n'")
+        return [*_split_word(word[:at]), word[at : at + 3], *(_split_word(word[at + 3 :]) if word[at + 3 :] else [])]
+    if low.startswith("y'") and len(low) > 2:
+        return [word[:2], *_split_word(word[2:])]
+    if "&" in word:
+        parts = re.split(r"(&)", word)
+        if not all(p.isupper() or p == "&" for p in parts):
+            return [t for p in parts if p for t in (_split_word(p) if p != "&" else ["&"])]
+    if "'" in word:
+        match = _AUX.match(word) or _NT.match(word)
+        if match:
+            return [*_split_word(match.group(1)), match.group(2)]
+    return [word]
+
+
+def java_tokenizer_jar() -> Path:
+    """The CoreNLP jar shipped with pycocoevalcap."""
+    try:
+        import pycocoevalcap.tokenizer.ptbtokenizer as ptb
+    except ImportError as err:
+        raise MissingResourceError("the java tokenizer needs pycocoevalcap installed") from err
+    jar = Path(ptb.__file__).resolve().parent / ptb.STANFORD_CORENLP_3_4_1_JAR
+    if not jar.is_file():
+        raise MissingResourceError(f"CoreNLP jar not found: {jar}")
+    return jar
+
+
+def java_available() -> bool:
+    return shutil.which("java") is not None
+
+
+def tokenize_java(captions: Sequence[str]) -> list[str]:
+    """pycocoevalcap's PTBTokenizer on ``captions`` in one Java launch, temp file outside site-packages."""
+    if not captions:
+        return []
+    if not java_available():
+        raise MissingResourceError("tokenizer 'java' needs a java executable on PATH (or use tokenizer: python)")
+    jar = java_tokenizer_jar()
+    with tempfile.TemporaryDirectory(prefix="evalkit-ptb-") as folder:
+        path = os.path.join(folder, "captions.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(c.replace("\n", " ") for c in captions))
+        proc = subprocess.run(
+            ["java", "-cp", str(jar), "edu.stanford.nlp.process.PTBTokenizer", "-preserveLines", "-lowerCase", path],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False,
+        )
+    if proc.returncode != 0:
+        raise MissingResourceError(f"java PTBTokenizer failed: {proc.stderr.decode(errors='replace')[-500:]}")
+    lines = proc.stdout.decode("utf-8").split("\n")
+    return [" ".join(w for w in line.rstrip().split(" ") if w not in PUNCTUATIONS) for line in lines[: len(captions)]]
+
+
+def tokenize(captions: Iterable[str], backend: str = "python") -> list[str]:
+    """Tokenised captions (one space-joined string each), by the ``python`` or ``java`` backend."""
+    captions = list(captions)
+    if backend == "java":
+        return tokenize_java(captions)
+    if backend == "python":
+        return [tokenize_caption(c.replace("\n", " ")) for c in captions]
+    raise ValueError(f"tokenizer must be 'python' or 'java', got {backend!r}")
