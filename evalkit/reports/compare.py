@@ -1,0 +1,124 @@
+"""Pairwise comparisons of the systems of one board with the metrics' paired bootstrap test.
+
+The per-sample metric states saved beside each record (``state_file``) are reloaded,
+so the test needs neither the models nor the data.
+"""
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalkit.errors import EvalkitError, InputError
+from evalkit.metrics.base import Metric
+from evalkit.registry import METRICS
+from evalkit.reports.leaderboard import Board
+
+ALPHA = 0.05
+COLUMNS = ["system_a", "system_b", "metric", "value_a", "value_b", "difference", "ci_low", "ci_high",
+           "p_value", "significant", "note"]
+
+
+def paired_comparisons(board: Board, n_resamples: int = 1000, seed: int = 12345, alpha: float = ALPHA) -> pd.DataFrame:
+    """Every pair (A ranked above B) of the board: B − A on the main metric, its 95% CI and p-value.
+
+    ``significant`` is p < alpha for that single pair (no multiple-comparison correction).
+    Pairs that cannot be tested keep a row with the reason in ``note``.
+    """
+    rows = []
+    runs = board.runs.to_dict("records")
+    loaded: dict[str, Metric | Exception] = {}
+    for run in runs:  # each state file is read once, however many pairs it is in
+        try:
+            loaded[run["run_id"]] = _metric_for(run, board.main_metric)
+        except EvalkitError as exc:
+            loaded[run["run_id"]] = NotComparable(f"{run['system']}: {exc}")
+    for a, b in itertools.combinations(runs, 2):
+        row: dict[str, Any] = {"system_a": a["system"], "system_b": b["system"], "metric": board.main_metric,
+                               "value_a": a["value"], "value_b": b["value"], "note": ""}
+        metric_a, metric_b = loaded[a["run_id"]], loaded[b["run_id"]]
+        try:
+            for metric in (metric_a, metric_b):
+                if isinstance(metric, Exception):
+                    raise metric
+            test = metric_a.paired_test(metric_b, key=board.main_metric, n_resamples=n_resamples, seed=seed)
+        except (EvalkitError, ValueError) as exc:
+            rows.append({**row, "note": str(exc)})
+            continue
+        rows.append({**row, "difference": test["difference"], "ci_low": test["ci"][0], "ci_high": test["ci"][1],
+                     "p_value": test["p_value"], "significant": test["p_value"] < alpha})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["significant"] = frame["significant"].astype("boolean")
+    return frame
+
+
+class NotComparable(EvalkitError):
+    """Why a run cannot enter a paired test; reported in the comparison table, not raised to the user."""
+
+
+def _metric_for(run: dict[str, Any], key: str) -> Metric:
+    """The run's metric whose outputs include ``key``, rebuilt from its saved state."""
+    if not isinstance(run.get("state_file"), str):  # missing values are NaN in a frame
+        raise NotComparable("its record has no state_file (older evalkit); re-run it to enable paired tests")
+    states = _load_states(run["state_file"])
+    listed = run.get("metric_names")
+    names = [n for n in (listed if isinstance(listed, str) else "").split(",") if n] or list(states)
+    candidates = []
+    for name in names:
+        if name not in states:
+            continue
+        metric = METRICS.get(name)()
+        try:
+            metric.load_state_dict(states[name])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"state of metric {name!r} does not load: {exc}", file=run["state_file"],
+                             record=run["run_id"], field=name) from None
+        if getattr(metric, "main_key", None) == key:
+            return metric
+        candidates.append(metric)
+    for metric in candidates:
+        if key in metric.aggregate(None):
+            return metric
+    raise NotComparable(f"no metric state in {run['state_file']} produces {key!r}")
+
+
+def _load_states(path: str) -> dict[str, Any]:
+    try:
+        with gzip.open(Path(path), "rt", encoding="utf-8") as handle:
+            states = json.load(handle)
+    except FileNotFoundError:
+        raise NotComparable(f"state file {path} is missing") from None
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a gzip JSON metric state file: {exc}", file=path) from None
+    if not isinstance(states, dict):
+        raise InputError("must hold an object {metric name: state}", file=path)
+    return states
+
+
+def display_comparisons(frame: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
+    """The comparisons as a reader sees them: which system is better, and whether that is significant."""
+    def verdict(row: Any) -> str:
+        if row.note:
+            return f"not tested: {row.note}"
+        better = row.system_b if (row.difference > 0) == higher_is_better else row.system_a
+        if row.difference == 0:
+            return "no difference"
+        return f"✔ {better} better (p < {ALPHA:g})" if row.significant else "not significant"
+
+    return pd.DataFrame({
+        "A": frame["system_a"],
+        "B": frame["system_b"],
+        "metric": frame["metric"],
+        "A value": frame["value_a"].map(lambda v: f"{v:.2f}"),
+        "B value": frame["value_b"].map(lambda v: f"{v:.2f}"),
+        "B − A": frame["difference"].map(lambda v: "–" if pd.isna(v) else f"{v:+.2f}"),
+        "95% CI of B − A": [
+            "–" if pd.isna(lo) else f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in zip(frame["ci_low"], frame["ci_high"])
+        ],
+        "p-value": frame["p_value"].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}"),
+        "verdict": [verdict(row) for row in frame.itertuples(index=False)],
+    })

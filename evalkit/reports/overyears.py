@@ -1,0 +1,77 @@
+"""``evalkit leaderboard TASK --over-years``: history + dated runs → table (CSV, Markdown) and figure (PNG, SVG)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from evalkit.errors import InputError
+from evalkit.reports import plots, years
+from evalkit.reports.atomic import atomic_write_text
+from evalkit.reports.leaderboard import to_markdown
+
+
+@dataclass
+class OverYears:
+    table: pd.DataFrame
+    files: list[Path]
+    png: bytes
+    caption: str
+
+
+def over_years_table(task: str, records: pd.DataFrame | None = None,
+                     history_csvs: Iterable[str | Path] = ()) -> pd.DataFrame:
+    """The history of ``task`` (shipped for ImageNet, else from ``history_csvs``) plus its dated runs."""
+    parts = [years.imagenet_history()] if task == "imagenet" else []
+    parts += [years.read_history_csv(p) for p in history_csvs]
+    history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=years.COLUMNS)
+    directions = _directions(records, task)
+    metrics = list(years.IMAGENET_METRICS) if task == "imagenet" else \
+        list(dict.fromkeys([*history["metric"], *directions]))
+    runs = years.runs_history(records, task, metrics) if records is not None else None
+    if history.empty and (runs is None or runs.empty):
+        raise InputError(f"nothing to draw for task {task!r}: no shipped history, no --history CSV and no run "
+                         "with a model year (record field model.year)")
+    table = years.over_years_table(history.astype({"year": "int64"}), runs, directions)
+    table.attrs["metrics"] = [m for m in metrics if m in set(table["metric"])]
+    return table
+
+
+def write_over_years(task: str, records: pd.DataFrame | None, out: str | Path,
+                     history_csvs: Iterable[str | Path] = ()) -> OverYears:
+    """Write ``over_years.{png,svg,csv,md}`` under ``out``."""
+    out = Path(out)
+    table = over_years_table(task, records, history_csvs)
+    title = "ImageNet" if task == "imagenet" else task
+    fig = plots.over_years_figure(table, title, table.attrs["metrics"],
+                                  human_top5=years.HUMAN_TOP5_ERROR if task == "imagenet" else None)
+    png = plots.png_bytes(fig)
+    files = plots.save_figure(fig, out / "over_years")
+    files.append(atomic_write_text(out / "over_years.csv", table.to_csv(index=False)))
+    caption = _caption(task, table)
+    shown = table.assign(value=table["value"].map(lambda v: f"{v:g}")).fillna("")
+    files.append(atomic_write_text(out / "over_years.md", f"# {title} over the years\n\n{caption}\n\n"
+                                   + to_markdown(shown)))
+    return OverYears(table, files, png, caption)
+
+
+def _directions(records: pd.DataFrame | None, task: str) -> dict[str, bool]:
+    if records is None or records.empty:
+        return {}
+    rows = records[(records["task"] == task) & records["is_main"]]
+    return {str(m): bool(h) for m, h in zip(rows["main_metric"], rows["higher_is_better"])}
+
+
+def _caption(task: str, table: pd.DataFrame) -> str:
+    parts = ["Each point is one entry; the black line joins each year's best competition entry "
+             "(confirmed values preferred); hollow markers are values not confirmed by a primary source; "
+             "squares are published single-model results; stars are your runs, at their model's publication year."]
+    if task == "imagenet":
+        parts.append(f"Dashed: the {years.HUMAN_TOP5_ERROR:g}% human top-5 error estimate of Russakovsky et al. "
+                     "(IJCV 2015). Sources: evalkit/data/history/SOURCES.md.")
+    undated = table.attrs.get("undated", [])
+    if undated:
+        parts.append(f"Not placed (no model year in the record): {', '.join(undated)}.")
+    return " ".join(parts)

@@ -1,0 +1,125 @@
+"""matplotlib figures of the reports (Agg backend: no display is ever needed).
+
+Every artist carries a ``label`` or ``gid`` so that tests can read the data back
+from the figure instead of trusting the picture.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from evalkit.reports import years  # noqa: E402
+from evalkit.reports.atomic import atomic_write_bytes  # noqa: E402
+
+#: (kind, status) → marker style; hollow markers are values not confirmed by a primary source
+STYLES = {
+    (years.COMPETITION, "confirmed"): dict(marker="o", color="tab:blue", filled=True),
+    (years.COMPETITION, "unverified"): dict(marker="o", color="tab:blue", filled=False),
+    (years.MODEL, "confirmed"): dict(marker="s", color="tab:green", filled=True),
+    (years.MODEL, "unverified"): dict(marker="s", color="tab:green", filled=False),
+    (years.RUN, "measured"): dict(marker="*", color="tab:red", filled=True),
+    (years.RUN, "random weights"): dict(marker="X", color="0.5", filled=True),
+}
+#: horizontal offset (years) per kind, so that entries and published models of one year do not hide each other
+DODGE = {years.COMPETITION: -0.15, years.MODEL: 0.15, years.RUN: 0.0}
+METRIC_TITLES = {"top5_error": "top-5 error (%)", "top1_error": "top-1 error (%)"}
+
+
+def save_figure(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+    """Save ``fig`` as ``stem.<format>`` for each format, atomically, and close it."""
+    paths = []
+    for fmt in formats:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=_metadata(fmt))
+        paths.append(atomic_write_bytes(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
+    plt.close(fig)
+    return paths
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes (for embedding in HTML); the figure stays open."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _metadata(fmt: str) -> dict[str, object]:
+    # no creation dates: the same data gives byte-identical files
+    return {"svg": {"Date": None}, "png": {}, "pdf": {"CreationDate": None}}.get(fmt, {})
+
+
+def over_years_figure(table: pd.DataFrame, title: str, metrics: list[str] | None = None,
+                      human_top5: float | None = None) -> Figure:
+    """One panel per metric: every entry as a point, winners joined by a line, the user's runs labelled."""
+    metrics = metrics or list(dict.fromkeys(table["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6.4 * len(metrics), 5.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        rows = table[table["metric"] == metric]
+        for (kind, status), style in STYLES.items():
+            points = rows[(rows["kind"] == kind) & (rows["status"] == status)]
+            if len(points):
+                ax.scatter(points["year"] + DODGE[kind], points["value"], marker=style["marker"],
+                           s=110 if kind == years.RUN else 30, alpha=0.6 if kind == years.MODEL else 1.0,
+                           facecolors=style["color"] if style["filled"] else "none", edgecolors=style["color"],
+                           linewidths=1.2, zorder=3 if kind == years.RUN else 2, label=f"{kind} ({status})",
+                           gid=f"{kind}|{status}")
+        best = years.winners(table, metric)
+        if len(best):
+            x = best["year"] + best["kind"].map(DODGE)
+            ax.plot(x, best["value"], color="black", linewidth=1.4, zorder=1, label="competition winners",
+                    gid="winners")
+            for xi, (_, row) in zip(x, best.iterrows()):
+                ax.annotate(row["label"], (xi, row["value"]), xytext=(4, 6), textcoords="offset points",
+                            fontsize=7, color="0.25")
+        for _, row in rows[rows["kind"] == years.RUN].iterrows():
+            ax.annotate(row["label"], (row["year"], row["value"]), xytext=(7, -11), textcoords="offset points",
+                        fontsize=8, color=STYLES[(years.RUN, row["status"])]["color"], fontweight="bold")
+        if human_top5 is not None and metric == "top5_error":
+            ax.axhline(human_top5, color="tab:purple", linestyle="--", linewidth=1,
+                       label=f"human estimate {human_top5:g}% (Russakovsky et al.)", gid="human")
+        ax.set_title(f"{title}: {METRIC_TITLES.get(metric, metric)}")
+        ax.set_xlabel("year")
+        ax.set_ylabel(METRIC_TITLES.get(metric, metric))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def speed_accuracy_figure(board: pd.DataFrame, metric: str, higher_is_better: bool, title: str) -> Figure:
+    """Throughput (log x) against the main metric, one labelled point per run, with its 95% CI."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    timed = board.dropna(subset=["throughput"])
+    for flagged, style in ((False, dict(marker="o", color="tab:blue")), (True, dict(marker="X", color="0.5"))):
+        points = timed[timed["random_weights"] == flagged]
+        if not len(points):
+            continue
+        low = (points["value"] - points["ci_low"]).fillna(0).clip(lower=0)
+        high = (points["ci_high"] - points["value"]).fillna(0).clip(lower=0)
+        ax.errorbar(points["throughput"], points["value"], yerr=[low, high], fmt=style["marker"],
+                    color=style["color"], capsize=3, label="random weights" if flagged else "runs")
+        for _, row in points.iterrows():
+            ax.annotate(row["model"], (row["throughput"], row["value"]), xytext=(5, 4), textcoords="offset points",
+                        fontsize=8)
+    if len(timed):
+        ax.set_xscale("log")
+    else:
+        ax.text(0.5, 0.5, "no run recorded its throughput", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("throughput (samples/s, log scale)")
+    ax.set_ylabel(f"{metric} ({'higher' if higher_is_better else 'lower'} is better)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    if len(timed):
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

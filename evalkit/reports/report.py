@@ -1,0 +1,123 @@
+"""``evalkit report``: records under results/ → per-task tables, plots, comparisons and one index.html."""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from evalkit.errors import InputError
+from evalkit.reports import compare, html, leaderboard, plots
+from evalkit.reports.atomic import atomic_write_text
+from evalkit.reports.frames import load_records, to_parquet
+from evalkit.reports.overyears import write_over_years
+
+
+@dataclass
+class TaskReport:
+    """What was written for one task, and the HTML body shared by its page and the index."""
+
+    task: str
+    files: list[Path] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    markdown: list[str] = field(default_factory=list)
+
+
+def write_report(results: str | Path, out: str | Path, n_resamples: int = 1000, seed: int = 12345) -> Path:
+    """Write the whole report folder and return the path of its ``index.html``."""
+    out = Path(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the skipped files are reported in the page instead
+        frame = load_records(results)
+    if frame.empty:
+        raise InputError("no run records found (run `evalkit run` first)", file=results)
+    to_parquet(frame, out / "records.parquet")
+    reports = [
+        _task_report(task, boards, out, frame, n_resamples, seed)
+        for task, boards in _by_task(leaderboard.leaderboards(frame)).items()
+    ]
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = f"{frame['run_id'].nunique()} runs from {Path(results).resolve()} · generated {generated}"
+    sections = [html.section(r.task, r.task, "".join(r.body)) for r in reports]
+    skipped = frame.attrs.get("skipped", [])
+    if skipped:
+        sections.append(html.section("ignored", "Files that are not run records",
+                                     "".join(html.paragraph(s) for s in skipped)))
+    nav = [(r.task, f"#{r.task}") for r in reports] + ([("ignored files", "#ignored")] if skipped else [])
+    for r in reports:
+        task_page = html.page(f"evalkit — {r.task}", subtitle, [("← all tasks", "../index.html")],
+                              [html.section(r.task, r.task, "".join(r.body))])
+        atomic_write_text(out / r.task / "leaderboard.html", task_page)
+        atomic_write_text(out / r.task / "leaderboard.md", f"# {r.task}\n\n" + "\n".join(r.markdown))
+    index = out / "index.html"
+    atomic_write_text(index, html.page("evalkit report", subtitle, nav, sections))
+    return index
+
+
+def _by_task(boards: list[leaderboard.Board]) -> dict[str, list[leaderboard.Board]]:
+    grouped: dict[str, list[leaderboard.Board]] = {}
+    for board in boards:
+        grouped.setdefault(board.task, []).append(board)
+    return grouped
+
+
+def _task_report(task: str, boards: list[leaderboard.Board], out: Path, frame: pd.DataFrame,
+                 n_resamples: int, seed: int) -> TaskReport:
+    report = TaskReport(task)
+    folder = out / task
+    for board in boards:
+        slug = _slug(board.dataset) if len(boards) > 1 else ""
+        _board_section(report, board, folder, slug, n_resamples, seed)
+    if task == "imagenet":
+        _imagenet_years_section(report, frame, folder)
+    report.body.append(html.links([(p.name, f"{task}/{p.name}") for p in report.files]))
+    return report
+
+
+def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, slug: str,
+                   n_resamples: int, seed: int) -> None:
+    suffix = f"_{slug}" if slug else ""
+    table = leaderboard.display_table(board)
+    flagged = ["flag" if f else "" for f in board.runs["random_weights"]]
+    direction = "higher" if board.higher_is_better else "lower"
+    notes = [f"Sorted by {board.main_metric} ({direction} is better); CI = 95% bootstrap interval of the run."]
+    if any(flagged):
+        notes.append(f"{leaderboard.RANDOM_FLAG}: the model ran with random weights; its accuracy is chance and "
+                     "only its timing means anything.")
+    if board.superseded:
+        notes.append(f"{board.superseded} older run(s) of the same systems are not shown.")
+    report.body += [html.heading(3, board.title), html.table(table, flagged),
+                    *(html.paragraph(n) for n in notes)]
+    report.markdown += [f"## {board.title}\n", leaderboard.to_markdown(table), *(f"{n}\n" for n in notes)]
+
+    fig = plots.speed_accuracy_figure(board.runs, board.main_metric, board.higher_is_better, board.title)
+    png = plots.png_bytes(fig)
+    report.files += plots.save_figure(fig, folder / f"speed_accuracy{suffix}")
+    report.body.append(html.figure(png, f"speed/accuracy: {board.title}",
+                                   f"Throughput against {board.main_metric}; bars are 95% CIs."))
+
+    if len(board.runs) >= 2:
+        pairs = compare.paired_comparisons(board, n_resamples=n_resamples, seed=seed)
+        csv = folder / f"comparisons{suffix}.csv"
+        report.files.append(atomic_write_text(csv, pairs.to_csv(index=False)))
+        shown = compare.display_comparisons(pairs, board.higher_is_better)
+        marks = ["sig" if s is True else "" for s in pairs["significant"].fillna(False)]
+        text = (f"Paired bootstrap on the same samples ({n_resamples} resamples, seed {seed}); "
+                f"green rows differ significantly (p < {compare.ALPHA:g}, per pair, no multiple-test correction).")
+        report.body += [html.heading(4, "Pairwise comparisons"), html.table(shown, marks), html.paragraph(text)]
+        report.markdown += ["### Pairwise comparisons\n", leaderboard.to_markdown(shown), f"{text}\n"]
+
+
+def _imagenet_years_section(report: TaskReport, frame: pd.DataFrame, folder: Path) -> None:
+    result = write_over_years("imagenet", frame, folder)
+    report.files += result.files
+    report.body += [html.heading(3, "ImageNet error over the years"),
+                    html.figure(result.png, "ImageNet error over the years", result.caption)]
+    report.markdown += ["## ImageNet error over the years\n", f"![over the years](over_years.png)\n\n{result.caption}\n"]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "dataset"
