@@ -1,0 +1,84 @@
+"""Bad VQA files and records get errors that name the file, the record and the field."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evalkit.errors import InputError, MissingResourceError
+from evalkit.metrics.vqa import VQAAccuracy
+from evalkit.metrics.vqa_io import align_results, load_annotations, load_questions, load_results
+
+
+def _answers(*texts: str) -> list[dict]:
+    return [{"answer": t, "answer_id": k + 1} for k, t in enumerate(texts)]
+
+
+def _write(tmp_path, name: str, data) -> str:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("records, field", [
+    ([{"question_id": "7", "answers": _answers("a")}], "question_id"),
+    ([{"question_id": 7, "answers": []}], "answers"),
+    ([{"question_id": 7, "answers": [{"answer": 3}]}], "answers[0].answer"),
+    ([{"question_id": 7, "answers": _answers("a"), "answer_type": 5}], "answer_type"),
+    ([{"question_id": 7, "answers": _answers("a")}, {"question_id": 7, "answers": _answers("b")}], "question_id"),
+])
+def test_bad_annotations(tmp_path, records, field):
+    path = _write(tmp_path, "ann.json", {"annotations": records})
+    with pytest.raises(InputError) as err:
+        load_annotations(path)
+    assert err.value.field == field and err.value.file == path and err.value.record is not None
+
+
+@pytest.mark.parametrize("records, field", [
+    ([{"question_id": 7, "answer": None}], "answer"),
+    ([{"question_id": 7.5, "answer": "x"}], "question_id"),
+    ([{"question_id": 7, "answer": "x"}, {"question_id": 7, "answer": "y"}], "question_id"),
+])
+def test_bad_results(tmp_path, records, field):
+    path = _write(tmp_path, "res.json", records)
+    with pytest.raises(InputError) as err:
+        load_results(path)
+    assert err.value.field == field and err.value.file == path
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_results(_write(tmp_path, "broken.json", "[{"))
+    with pytest.raises(InputError, match="JSON list"):
+        load_results(_write(tmp_path, "obj.json", {"question_id": 1}))
+    with pytest.raises(InputError, match="'questions' list"):
+        load_questions(_write(tmp_path, "q.json", {"annotations": []}))
+    with pytest.raises(MissingResourceError):
+        load_annotations(tmp_path / "absent.json")
+
+
+def test_unknown_and_missing_results():
+    annotations = [{"question_id": q, "answers": _answers("a")} for q in (1, 2, 3)]
+    with pytest.raises(InputError, match="do not have") as err:
+        align_results(annotations, {1: "a", 2: "a", 3: "a", 9: "a"}, results_file="r.json")
+    assert err.value.record == "question_id 9" and err.value.file == "r.json"
+    with pytest.raises(InputError, match="no result for 1 of 3") as err:
+        align_results(annotations, {1: "a", 3: "a"})
+    assert err.value.record == "question_id 2"
+    kept, answers = align_results(annotations, {3: "b", 1: "a"}, subset=True)
+    assert [r["question_id"] for r in kept] == [1, 3] and answers == ["a", "b"]
+    with pytest.raises(InputError, match="do not have"):
+        align_results(annotations, {9: "a"}, subset=True)
+
+
+def test_metric_rejects_bad_predictions_and_state():
+    metric = VQAAccuracy()
+    with pytest.raises(InputError, match="answer string"):
+        metric.update([None], [{"question_id": 1, "answers": _answers("a")}])
+    with pytest.raises(InputError, match="2 predictions for 1"):
+        metric.update(["a", "b"], [{"question_id": 1, "answers": _answers("a")}])
+    with pytest.raises(InputError, match="answers"):
+        metric.update(["a"], [{"question_id": 1}])
+    with pytest.raises(InputError, match="accuracy"):
+        metric.load_state_dict({"ids": ["1"], "columns": {"accuracy": [], "question_type": [None],
+                                                          "answer_type": [None], "answer": ["a"]}})
