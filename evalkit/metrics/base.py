@@ -148,7 +148,8 @@ class SampleMeanMetric(Metric):
             values = self.column(column)
             if indices is not None:
                 values = values[indices]
-            out[key] = float(values.mean() * scale) if len(values) else float("nan")
+            # count × scale / n, as timm's accuracy(): exact for boolean columns
+            out[key] = float(values.sum() * scale / len(values)) if len(values) else float("nan")
         return out
 
     def state_dict(self) -> dict[str, Any]:
