@@ -1,0 +1,252 @@
+"""CIDEr-D and BLEU-1..4 as pycocoevalcap's ``Cider`` and ``Bleu`` compute them, vectorised.
+
+CIDEr-D (n=4, sigma=6, x10): tf-idf n-gram vectors whose document frequencies come from the
+evaluated set's references, clipped cosine similarity, Gaussian length penalty on the
+number of *bigrams* (pycocoevalcap's length), mean over references and images. BLEU is
+pycocoevalcap's corpus BLEU with the closest reference length.
+
+State: per image its id, candidate and references (raw and tokenised). Because document
+frequencies depend on the whole set, ``aggregate(indices)`` recomputes them over the
+multiset of images drawn: a bootstrap resample is scored as if it were the evaluated set,
+a drawn-twice image counting twice in the document frequencies and in N.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.metrics.base import Metric
+from evalkit.metrics.caption_ngrams import ORDERS, NgramTables, build_tables
+from evalkit.metrics.ptb_tokenizer import tokenize
+from evalkit.registry import METRICS
+
+TOKENIZERS = ("python", "java", "none")
+BLEU_KEYS = tuple(f"BLEU-{k}" for k in range(1, ORDERS + 1))
+
+
+def caption_text(prediction: Any, where: object = None) -> str:
+    """A caption from a string or a ``{"caption": ...}`` record."""
+    if isinstance(prediction, Mapping):
+        prediction = prediction.get("caption")
+    if not isinstance(prediction, str):
+        raise InputError(f"a caption must be a string, got {type(prediction).__name__}", record=where, field="caption")
+    return prediction
+
+
+@METRICS.register("cider")
+class CiderD(Metric):
+    """``CIDEr`` (pycocoevalcap scale, about 0..10) and ``BLEU-1``..``BLEU-4`` (0..1).
+
+    Options: ``tokenizer`` — ``python`` (default, no Java), ``java`` (CoreNLP, as
+    pycocoevalcap) or ``none`` (captions are already tokenised); ``sigma`` (6.0).
+    """
+
+    name = "cider"
+    main_key = "CIDEr"
+
+    def __init__(self, tokenizer: str = "python", sigma: float = 6.0, **options: Any):
+        if tokenizer not in TOKENIZERS:
+            raise InputError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {tokenizer!r}", field="tokenizer")
+        self.tokenizer, self.sigma = tokenizer, float(sigma)
+        super().__init__(tokenizer=tokenizer, sigma=sigma, **options)
+
+    def reset(self) -> None:
+        self._ids: list[str] = []
+        self._cands: list[str] = []
+        self._refs: list[list[str]] = []
+        self._tok_cands: list[str] = []
+        self._tok_refs: list[list[str]] = []
+        self._engine: _Engine | None = None
+
+    def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
+        predictions, targets = list(predictions), list(targets)
+        if len(predictions) != len(targets):
+            raise InputError(f"{len(predictions)} captions but {len(targets)} reference lists")
+        if ids is None:
+            ids = [str(i) for i in range(len(self._ids), len(self._ids) + len(predictions))]
+        for sample_id, prediction, refs in zip(ids, predictions, targets):
+            if isinstance(refs, str) or not refs:
+                raise InputError("every image needs a non-empty list of reference captions", record=sample_id,
+                                 field="references")
+            self._ids.append(str(sample_id))
+            self._cands.append(caption_text(prediction, sample_id))
+            self._refs.append([caption_text(r, sample_id) for r in refs])
+        self._engine = None
+
+    def merge(self, other: Metric) -> None:
+        if not isinstance(other, CiderD) or (other.tokenizer, other.sigma) != (self.tokenizer, self.sigma):
+            raise TypeError("can only merge a CiderD state with the same tokenizer and sigma")
+        other._tokenize_pending()
+        self._tokenize_pending()
+        self._ids += other._ids
+        self._cands += other._cands
+        self._refs += [list(r) for r in other._refs]
+        self._tok_cands += other._tok_cands
+        self._tok_refs += [list(r) for r in other._tok_refs]
+        self._engine = None
+
+    def num_samples(self) -> int:
+        return len(self._ids)
+
+    def sample_ids(self) -> list[str]:
+        return list(self._ids)
+
+    def _tokenize_pending(self) -> None:
+        """Tokenise the images added since the last call (one Java launch for all of them)."""
+        done = len(self._tok_cands)
+        if done == len(self._cands):
+            return
+        cands, refs = self._cands[done:], self._refs[done:]
+        flat = cands + [r for rs in refs for r in rs]
+        tokens = flat if self.tokenizer == "none" else tokenize(flat, self.tokenizer)
+        self._tok_cands += tokens[: len(cands)]
+        at = len(cands)
+        for rs in refs:
+            self._tok_refs.append(tokens[at : at + len(rs)])
+            at += len(rs)
+
+    def engine(self) -> "_Engine":
+        if self._engine is None:
+            self._tokenize_pending()
+            self._engine = _Engine(self._ids, self._tok_cands, self._tok_refs, self.sigma)
+        return self._engine
+
+    def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
+        if not self._ids:
+            return {"CIDEr": float("nan"), **{k: float("nan") for k in BLEU_KEYS}}
+        return self.engine().aggregate(indices)
+
+    def image_scores(self) -> np.ndarray:
+        """Per-image CIDEr-D over the whole evaluated set, in state order (pycocoevalcap's ``scores``)."""
+        return self.engine().cider_scores(None)
+
+    def per_sample(self) -> dict[str, Any]:
+        if not self._ids:
+            return {}
+        return {"sample_id": list(self._ids), "caption": list(self._cands), "CIDEr": self.image_scores()}
+
+    def extras(self) -> dict[str, Any]:
+        return {"tokenizer": self.tokenizer, "num_images": len(self._ids)}
+
+    def state_dict(self) -> dict[str, Any]:
+        self._tokenize_pending()
+        return {"tokenizer": self.tokenizer, "sigma": self.sigma, "ids": list(self._ids), "candidates": self._cands,
+                "references": self._refs, "tokenized_candidates": self._tok_cands,
+                "tokenized_references": self._tok_refs}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.reset()
+        self.tokenizer, self.sigma = state["tokenizer"], float(state["sigma"])
+        self._ids, self._cands = list(state["ids"]), list(state["candidates"])
+        self._refs = [list(r) for r in state["references"]]
+        self._tok_cands = list(state["tokenized_candidates"])
+        self._tok_refs = [list(r) for r in state["tokenized_references"]]
+
+
+class _Engine:
+    """The n-gram tables of one state, in a canonical image order, and the scores on any multiset."""
+
+    def __init__(self, ids: list[str], cands: list[str], refs: list[list[str]], sigma: float):
+        order = sorted(range(len(ids)), key=lambda i: (ids[i], cands[i], refs[i]))
+        self.position = np.empty(len(ids), dtype=np.int64)  # state index -> canonical index
+        self.position[np.asarray(order, dtype=np.int64)] = np.arange(len(ids))
+        self.tables: NgramTables = build_tables([cands[i] for i in order], [refs[i] for i in order])
+        t = self.tables
+        self.hyp_slot = t.hyp_image * ORDERS + t.ngram_order[t.hyp_ngram]
+        self.ref_slot = t.ref_sentence * ORDERS + t.ngram_order[t.ref_ngram]
+        self.refs_per_image = np.bincount(t.ref_image, minlength=t.n_images)
+        # pycocoevalcap's "length" is the number of bigrams: max(words - 1, 0)
+        delta = (np.maximum(t.hyp_words - 1, 0)[t.ref_image] - np.maximum(t.ref_words - 1, 0)).astype(np.float64)
+        self.penalty = np.e ** (-(delta**2) / (2 * sigma**2))
+        self.bleu_stats = _bleu_stats(t)
+
+    def weights(self, indices: np.ndarray | None) -> np.ndarray:
+        n = self.tables.n_images
+        if indices is None:
+            return np.ones(n, dtype=np.int64)
+        return np.bincount(self.position[np.asarray(indices, dtype=np.int64)], minlength=n)
+
+    def cider_scores(self, indices: np.ndarray | None) -> np.ndarray:
+        """Per-image CIDEr-D (canonical order) with document frequencies over the multiset ``indices``."""
+        t = self.tables
+        weight = self.weights(indices)
+        n_docs = float(weight.sum())
+        df = np.bincount(t.df_ngram, weights=weight[t.df_image], minlength=t.n_ngrams)
+        idf = np.log(n_docs) - np.log(np.maximum(1.0, df))
+        hyp_vec = t.hyp_count * idf[t.hyp_ngram]
+        ref_idf = idf[t.ref_ngram]
+        ref_vec = t.ref_count * ref_idf
+        n_refs = len(t.ref_words)
+        hyp_norm = np.sqrt(np.bincount(self.hyp_slot, weights=hyp_vec**2, minlength=t.n_images * ORDERS))
+        ref_norm = np.sqrt(np.bincount(self.ref_slot, weights=ref_vec**2, minlength=n_refs * ORDERS))
+        clipped = np.minimum(t.ref_hyp_count * ref_idf, ref_vec) * ref_vec
+        dot = np.bincount(self.ref_slot, weights=clipped, minlength=n_refs * ORDERS).reshape(n_refs, ORDERS)
+        denom = hyp_norm.reshape(-1, ORDERS)[t.ref_image] * ref_norm.reshape(n_refs, ORDERS)
+        sim = np.divide(dot, denom, out=dot.copy(), where=denom != 0) * self.penalty[:, None]
+        per_image = np.zeros((t.n_images, ORDERS))
+        np.add.at(per_image, t.ref_image, sim)
+        return per_image.mean(axis=1) / self.refs_per_image * 10.0
+
+    def aggregate(self, indices: np.ndarray | None) -> dict[str, float]:
+        weight = self.weights(indices)
+        scores = self.cider_scores(indices)
+        out = {"CIDEr": float(np.dot(weight, scores) / weight.sum())}
+        out.update(_corpus_bleu((self.bleu_stats * weight[:, None]).sum(axis=0)))
+        return out
+
+
+def _bleu_stats(t: NgramTables) -> np.ndarray:
+    """Per image: test length, closest reference length, guesses and matches per order (integers)."""
+    n = t.n_images
+    stats = np.zeros((n, 2 + 2 * ORDERS), dtype=np.int64)
+    test_len = t.hyp_words
+    stats[:, 0] = test_len
+    # closest reference length, ties to the shorter one: min over (|len - test|, len)
+    gap = np.abs(t.ref_words - test_len[t.ref_image])
+    pick = np.lexsort((t.ref_words, gap, t.ref_image))
+    first = np.r_[True, t.ref_image[pick][1:] != t.ref_image[pick][:-1]]
+    stats[t.ref_image[pick][first], 1] = t.ref_words[pick][first]
+    for k in range(ORDERS):
+        stats[:, 2 + k] = np.maximum(0, test_len - k)
+    matched = np.minimum(t.hyp_count, t.max_ref_count)
+    slot = t.hyp_image * ORDERS + t.ngram_order[t.hyp_ngram]
+    stats[:, 2 + ORDERS :] = np.bincount(slot, weights=matched, minlength=n * ORDERS).reshape(n, ORDERS)
+    return stats
+
+
+def _corpus_bleu(totals: np.ndarray) -> dict[str, float]:
+    """pycocoevalcap's corpus BLEU (its ``tiny``/``small`` smoothing) from summed statistics."""
+    tiny, small = 1e-15, 1e-9
+    test_len, ref_len = int(totals[0]), int(totals[1])
+    guess, correct = totals[2 : 2 + ORDERS], totals[2 + ORDERS :]
+    bleus, bleu = [], 1.0
+    for k in range(ORDERS):
+        bleu *= float(int(correct[k]) + tiny) / (int(guess[k]) + small)
+        bleus.append(bleu ** (1.0 / (k + 1)))
+    ratio = (test_len + tiny) / (ref_len + small)
+    if ratio < 1:
+        bleus = [b * math.exp(1 - 1 / ratio) for b in bleus]
+    return dict(zip(BLEU_KEYS, bleus))
+
+
+def cider_d(
+    references: Mapping[Any, Sequence[str]], candidates: Mapping[Any, str | Sequence[str]], tokenizer: str = "python"
+) -> dict[str, float]:
+    """Functional form on pycocoevalcap-style dicts ``{image: [refs]}``, ``{image: caption or [caption]}``."""
+    missing = set(references) ^ set(candidates)
+    if missing:
+        raise InputError(f"references and candidates cover different images, e.g. {sorted(map(str, missing))[0]!r}")
+    metric = CiderD(tokenizer=tokenizer)
+    keys = list(references)
+    cands = [candidates[k] if isinstance(candidates[k], str) else _single(candidates[k], k) for k in keys]
+    metric.update(cands, [references[k] for k in keys], [str(k) for k in keys])
+    return metric.aggregate()
+
+
+def _single(captions: Sequence[str], key: Any) -> str:
+    if len(captions) != 1:
+        raise InputError(f"expected exactly one candidate caption, got {len(captions)}", record=key, field="caption")
+    return captions[0]
