@@ -1,0 +1,140 @@
+"""Image captioning data: COCO caption annotations, Karpathy-split JSON, or ``{image: [captions]}``.
+
+Sample ids are image id strings; targets are the list of reference captions. Captioning
+results are COCO results files ``[{"image_id", "caption"}]`` or ``{image_id: caption}``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from evalkit.datasets.base import DatasetLoader, open_text
+from evalkit.errors import InputError, MissingResourceError
+from evalkit.models.predictions import prediction_format
+from evalkit.registry import DATASETS
+
+
+def _load_json(path: Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise MissingResourceError(f"caption file not found: {path.resolve()}")
+    try:
+        with open_text(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"not valid JSON: {err}", file=path) from err
+
+
+def _caption(value: Any, path: Path, record: object) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"caption must be a string, got {type(value).__name__}", file=path, record=record,
+                         field="caption")
+    return value
+
+
+def read_references(path: Path, split: str | None = "test") -> tuple[dict[str, list[str]], dict[str, str]]:
+    """``({image id: [captions]}, {image id: image file name})`` from any supported reference file.
+
+    ``split`` selects images of a Karpathy ``dataset_coco.json`` (``None``: all images).
+    """
+    data = _load_json(path)
+    refs: dict[str, list[str]] = {}
+    files: dict[str, str] = {}
+    if isinstance(data, dict) and "annotations" in data:  # COCO captions_val2014.json
+        for i, image in enumerate(data.get("images", [])):
+            if isinstance(image, dict) and "id" in image:
+                files[str(image["id"])] = str(image.get("file_name", ""))
+        for i, ann in enumerate(data["annotations"]):
+            if not isinstance(ann, dict) or "image_id" not in ann:
+                raise InputError("annotation without 'image_id'", file=path, record=i, field="image_id")
+            refs.setdefault(str(ann["image_id"]), []).append(_caption(ann.get("caption"), path, i))
+    elif isinstance(data, dict) and "images" in data:  # Karpathy dataset_coco.json
+        for i, image in enumerate(data["images"]):
+            if split is not None and image.get("split") != split:
+                continue
+            key = str(image.get("cocoid", image.get("imgid")))
+            sentences = image.get("sentences")
+            if not isinstance(sentences, list):
+                raise InputError("image without a 'sentences' list", file=path, record=i, field="sentences")
+            refs[key] = [_caption(s.get("raw") if isinstance(s, dict) else s, path, i) for s in sentences]
+            files[key] = str(Path(image.get("filepath", "")) / image.get("filename", ""))
+    elif isinstance(data, dict):  # {image: [captions]}
+        for key, captions in data.items():
+            if not isinstance(captions, list):
+                raise InputError("expected a list of reference captions", file=path, record=key)
+            refs[str(key)] = [_caption(c, path, key) for c in captions]
+    elif isinstance(data, list):  # results-style rows, several per image
+        for i, row in enumerate(data):
+            if not isinstance(row, dict) or "image_id" not in row:
+                raise InputError("expected {\"image_id\", \"caption\"}", file=path, record=i, field="image_id")
+            refs.setdefault(str(row["image_id"]), []).append(_caption(row.get("caption"), path, i))
+    else:
+        raise InputError("unrecognised caption reference format", file=path)
+    empty = [k for k, v in refs.items() if not v]
+    if empty:
+        raise InputError("image without reference captions", file=path, record=empty[0])
+    return refs, files
+
+
+@prediction_format("captions")
+def read_results(path: Path) -> dict[str, str]:
+    """``{image id: caption}`` from a COCO results list or a plain dict; one caption per image."""
+    data = _load_json(path)
+    if isinstance(data, dict):
+        return {str(k): _caption(v, path, k) for k, v in data.items()}
+    if not isinstance(data, list):
+        raise InputError("expected a list of {\"image_id\", \"caption\"} or a {image_id: caption} object", file=path)
+    out: dict[str, str] = {}
+    for i, row in enumerate(data):
+        if not isinstance(row, dict) or "image_id" not in row:
+            raise InputError("expected {\"image_id\", \"caption\"}", file=path, record=i, field="image_id")
+        key = str(row["image_id"])
+        if key in out:
+            raise InputError(f"second caption for image {key} (pycocoevalcap takes exactly one)", file=path,
+                             record=i, field="image_id")
+        out[key] = _caption(row.get("caption"), path, i)
+    return out
+
+
+@DATASETS.register("coco-captions")
+class CocoCaptions(DatasetLoader):
+    """Reference captions from ``annotation_file``; images from ``root`` (only needed to run a model)."""
+
+    name = "coco-captions"
+    task = "captions"
+
+    def __init__(self, root: str | Path | None = None, annotation_file: str | Path | None = None,
+                 split: str | None = "test", **options: Any):
+        super().__init__(root, annotation_file=str(annotation_file) if annotation_file else None, split=split,
+                         **options)
+        if annotation_file is None:
+            if self.root is None:
+                raise MissingResourceError("the coco-captions dataset needs 'annotation_file' (captions JSON)")
+            annotation_file = self.require_root("captions JSON or image folder")
+        self.annotation_file = Path(annotation_file).expanduser()
+        self.references, self.files = read_references(self.annotation_file, split)
+        self._ids = list(self.references)
+
+    def sample_ids(self) -> list[str]:
+        return self._ids
+
+    def item(self, index: int, transform: Callable | None) -> tuple[Any, list[str]]:
+        key = self._ids[index]
+        image = None
+        if self.root is not None and self.root.is_dir():
+            image = self._image(key, transform)
+        return image, self.references[key]
+
+    def _image(self, key: str, transform: Callable | None) -> Any:
+        from PIL import Image
+
+        path = self.root / self.files.get(key, "") if self.files.get(key) else None
+        if path is None or not path.is_file():
+            raise MissingResourceError(f"image of {key} not found under {self.root.resolve()}")
+        try:
+            with Image.open(path) as img:
+                img = img.convert("RGB")
+        except OSError as err:
+            raise InputError(f"cannot decode image: {err}", file=path) from err
+        return transform(img) if transform else img
