@@ -1,0 +1,219 @@
+"""A COCO results list as flat arrays, with ``COCO.loadRes`` semantics.
+
+loadRes decides from the *first* result whether results are boxes (then every
+``area`` is the box's w*h, also for segm) or masks (``area`` is the mask's pixel
+count and a missing ``bbox`` is the mask's ``toBbox``). Unknown image or category
+ids, NaN scores and masks of the wrong size are errors that name the record.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.metrics._coco import rle
+from evalkit.metrics._coco.groundtruth import GroundTruth
+
+
+@dataclass
+class Detections:
+    image: np.ndarray  # index into GroundTruth images
+    category: np.ndarray  # index into GroundTruth.category_ids
+    score: np.ndarray
+    area: np.ndarray
+    box: np.ndarray | None  # (n, 4) boxes for bbox IoU
+    masks: rle.MaskBuffer | None  # for segm IoU (with .box from rleToBbox)
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+
+def results_use_box_area(results: list[Any]) -> bool:
+    """loadRes's branch: boxes when the first result has a non-empty ``bbox``."""
+    first = results[0] if results else {}
+    return isinstance(first, dict) and "bbox" in first and first["bbox"] != []
+
+
+class _Checker:
+    """Finds and reports the first bad record; only runs once a fast path has failed."""
+
+    def __init__(self, results: list[Any], gt: GroundTruth, file: Any):
+        self.results, self.gt, self.file = results, gt, file
+
+    def fail(self, iou_type: str, box_mode: bool) -> None:
+        for i, r in enumerate(self.results):
+            if not isinstance(r, dict):
+                self.error(i, None, "each result must be a JSON object")
+            image = self.require(i, r, "image_id")
+            if _as_int(image) not in self.gt.image_index:
+                self.error(i, "image_id", f"image id {image!r} is not in the ground truth")
+            cat = self.require(i, r, "category_id")
+            if _as_int(cat) not in self.gt.category_index:
+                self.error(i, "category_id", f"category id {cat!r} is not in the ground truth categories")
+            score = self.require(i, r, "score")
+            if not _is_number(score) or math.isnan(score):
+                self.error(i, "score", f"score must be a finite number, got {score!r}")
+            if box_mode or (iou_type == "bbox" and "bbox" in r):
+                box = self.require(i, r, "bbox")
+                if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) and math.isfinite(v) for v in box):
+                    self.error(i, "bbox", f"bbox must be 4 numbers [x, y, w, h], got {box!r}")
+            if "segmentation" in r or not box_mode:
+                self.check_segmentation(i, r)
+        raise InputError("malformed results", file=self.file)
+
+    def check_segmentation(self, i: int, r: dict[str, Any]) -> None:
+        segm = self.require(i, r, "segmentation")
+        if isinstance(segm, list):
+            if not segm or not all(isinstance(p, list) and all(_is_number(v) for v in p) for p in segm):
+                self.error(i, "segmentation", "polygons must be a non-empty list of coordinate lists")
+            return
+        if not isinstance(segm, dict) or "counts" not in segm or "size" not in segm:
+            self.error(i, "segmentation", "segmentation must be polygons or an RLE with 'counts' and 'size'")
+        im = self.gt.image_index[_as_int(r["image_id"])]
+        h, w = int(self.gt.heights[im]), int(self.gt.widths[im])
+        if list(segm["size"]) != [h, w]:
+            self.error(i, "segmentation.size", f"mask size {segm['size']} differs from the image's [{h}, {w}]")
+        if not isinstance(segm["counts"], (str, bytes, list)):
+            self.error(i, "segmentation.counts", "counts must be a string or a list of run lengths")
+
+    def require(self, i: int, r: dict[str, Any], name: str) -> Any:
+        if name not in r:
+            self.error(i, name, f"missing {name!r}")
+        return r[name]
+
+    def error(self, i: int, field: str | None, message: str) -> None:
+        raise InputError(message, file=self.file, record=i, field=field)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _as_int(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _ids_to_index(values: list[Any], known: np.ndarray) -> np.ndarray | None:
+    """Indices of ``values`` in the sorted id array ``known``; None when any is unknown or not integral."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            return None
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        return None
+    order = np.argsort(known, kind="stable")
+    pos = np.searchsorted(known[order], arr)
+    pos = np.minimum(pos, len(known) - 1)
+    if len(known) == 0 or not np.array_equal(known[order][pos], arr):
+        return None
+    return order[pos]
+
+
+def parse_results(
+    results: Any, gt: GroundTruth, iou_type: str, box_mode: bool | None = None, file: Any = None
+) -> Detections:
+    """Arrays for ``results`` (a list of result dicts); ``box_mode`` defaults to loadRes's choice."""
+    if not isinstance(results, list):
+        raise InputError("results must be a JSON list of objects", file=file)
+    if box_mode is None:
+        box_mode = results_use_box_area(results)
+    checker = _Checker(results, gt, file)
+    n = len(results)
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return Detections(empty, empty, np.zeros(0), np.zeros(0), np.zeros((0, 4)), rle.MaskBuffer([]))
+    try:
+        image = _ids_to_index([r["image_id"] for r in results], gt.image_ids)
+        category = _ids_to_index([r["category_id"] for r in results], gt.category_ids)
+        score = np.array([r["score"] for r in results], np.float64)
+        given_box = None
+        if box_mode or iou_type == "bbox":
+            has_box = box_mode or all("bbox" in r for r in results)
+            rows = [r["bbox"] for r in results] if has_box else [r.get("bbox", [0, 0, 0, 0]) for r in results]
+            given_box = np.array(rows, np.float64)
+            if given_box.shape != (n, 4) or not np.all(np.isfinite(given_box)):
+                raise ValueError
+        else:
+            has_box = False
+    except (KeyError, TypeError, ValueError):
+        checker.fail(iou_type, box_mode)
+        raise  # unreachable: fail() raises
+    if image is None or category is None or not np.all(np.isfinite(score)):
+        checker.fail(iou_type, box_mode)
+    masks = None
+    if iou_type == "segm" or not box_mode:
+        masks = _masks(results, gt, image, given_box if box_mode else None, checker, iou_type, box_mode)
+    if box_mode:
+        area = given_box[:, 2] * given_box[:, 3]
+        box = given_box
+    else:
+        area = masks.area.astype(np.float64)
+        box = masks.box.copy()
+        if iou_type == "bbox" and not has_box:
+            provided = np.array(["bbox" in r for r in results])
+            box[provided] = np.array([r["bbox"] for r in results if "bbox" in r], np.float64).reshape(-1, 4)
+        elif given_box is not None:
+            box = given_box
+    return Detections(image, category, score, area, box, masks if iou_type == "segm" else None)
+
+
+def _masks(results: list[Any], gt: GroundTruth, image: np.ndarray, box: np.ndarray | None,
+           checker: _Checker, iou_type: str, box_mode: bool) -> rle.MaskBuffer:
+    """The masks of all results, with the sizes checked against their images."""
+    heights, widths = gt.heights[image], gt.widths[image]
+    segs = [r.get("segmentation") for r in results]
+    masks = None
+    if all(type(s) is dict for s in segs):
+        try:
+            counts = [s["counts"] for s in segs]
+            sizes = np.array([s["size"] for s in segs], np.int64)
+        except (KeyError, TypeError, ValueError):
+            checker.fail(iou_type, box_mode)
+        if sizes.shape != (len(segs), 2) or not (np.array_equal(sizes[:, 0], heights) and np.array_equal(sizes[:, 1], widths)):
+            checker.fail(iou_type, box_mode)
+        if all(type(c) is str for c in counts):
+            try:
+                masks = rle.MaskBuffer.from_strings(counts)
+            except UnicodeError:
+                masks = None
+    if masks is None:
+        masks = rle.MaskBuffer(_pieces(segs, heights, widths, box, checker, iou_type, box_mode))
+    masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, heights, widths)
+    bad = np.flatnonzero(status)
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(rle.STATUS_MESSAGES[int(status[i])], file=checker.file, record=i, field="segmentation.counts")
+    return masks
+
+
+def _pieces(segs: list[Any], heights: np.ndarray, widths: np.ndarray, box: np.ndarray | None,
+            checker: _Checker, iou_type: str, box_mode: bool) -> list[bytes]:
+    """Compressed strings for mixed inputs: polygons, box polygons, uncompressed and byte RLEs."""
+    pieces: list[bytes] = []
+    for i, segm in enumerate(segs):
+        h, w = int(heights[i]), int(widths[i])
+        if segm is None and box is not None:
+            x, y, bw, bh = box[i].tolist()
+            segm = [[x, y, x, y + bh, x + bw, y + bh, x + bw, y]]
+        try:
+            if isinstance(segm, list):
+                pieces.append(rle.polygons_to_rle(segm, h, w))
+            elif isinstance(segm, dict) and isinstance(segm.get("counts"), list):
+                if list(segm.get("size", [])) != [h, w]:
+                    raise ValueError
+                pieces.append(rle.uncompressed_to_rle(segm, h, w))
+            elif isinstance(segm, dict) and isinstance(segm.get("counts"), (str, bytes)):
+                if list(segm.get("size", [])) != [h, w]:
+                    raise ValueError
+                c = segm["counts"]
+                pieces.append(c.encode("utf-8", "surrogatepass") if isinstance(c, str) else c)
+            else:
+                raise ValueError
+        except (ValueError, TypeError, IndexError, KeyError):
+            checker.check_segmentation(i, checker.results[i])
+            raise InputError("segmentation could not be read", file=checker.file, record=i, field="segmentation")
+    return pieces

@@ -1,0 +1,205 @@
+"""COCO run-length masks kept as their compressed strings, decoded on the fly by numba kernels.
+
+A mask is a slice ``buf[start:end]`` of one byte buffer in the LEB128-like text format of
+``maskApi.c`` (``rleToString``), plus its height. Decoding to counts happens only where
+a pixel-level IoU is needed, so 500k detection masks never sit in memory as count arrays.
+Polygons and uncompressed RLEs are turned into that format by pycocotools itself, so
+their rasterisation is the reference's, bit for bit.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from numba import njit, prange
+
+OK, BAD_CHAR, BAD_COUNT, BAD_SUM = 0, 1, 2, 3
+STATUS_MESSAGES = {
+    BAD_CHAR: "RLE 'counts' string has characters outside the COCO alphabet ('0'..'o')",
+    BAD_COUNT: "RLE 'counts' decodes to a negative or oversized run",
+    BAD_SUM: "RLE runs do not add up to height*width (mask size differs from its 'size')",
+}
+
+
+@njit(cache=True)
+def decode(buf: np.ndarray, start: int, end: int, out: np.ndarray) -> int:
+    """Decode one string into ``out`` (len >= end-start); returns the number of runs."""
+    m = 0
+    p = start
+    while p < end:
+        x = np.int64(0)
+        k = 0
+        more = True
+        while more:
+            c = np.int64(buf[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = (c & 0x20) != 0
+            p += 1
+            k += 1
+            if not more and (c & 0x10) != 0:
+                x |= np.int64(-1) << (5 * k)
+        if m > 2:
+            x += out[m - 2]
+        out[m] = x
+        m += 1
+    return m
+
+
+@njit(parallel=True, cache=True)
+def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndarray, widths: np.ndarray):
+    """Area, ``rleToBbox`` box and a validity status of every string, in parallel."""
+    n = len(starts)
+    area = np.zeros(n, np.int64)
+    box = np.zeros((n, 4), np.float64)
+    status = np.zeros(n, np.int8)
+    for i in prange(n):
+        s, e = starts[i], ends[i]
+        h, w = np.int64(heights[i]), np.int64(widths[i])
+        bad = False
+        for p in range(s, e):
+            if buf[p] < 48 or buf[p] > 111:
+                bad = True
+        if bad:
+            status[i] = BAD_CHAR
+            continue
+        cnts = np.empty(max(e - s, 1), np.int64)
+        m = decode(buf, s, e, cnts)
+        total = np.int64(0)
+        for j in range(m):
+            if cnts[j] < 0 or cnts[j] > 4294967295:
+                bad = True
+            total += cnts[j]
+            if j % 2 == 1:
+                area[i] += cnts[j]
+        if bad:
+            status[i] = BAD_COUNT
+            continue
+        if total != h * w:
+            status[i] = BAD_SUM
+            continue
+        box[i] = _rle_to_bbox(cnts, m, h, w)
+    return area, box, status
+
+
+@njit(cache=True)
+def _rle_to_bbox(cnts: np.ndarray, m: int, h: int, w: int) -> np.ndarray:
+    """``rleToBbox`` of maskApi.c, quirks included (a run crossing columns spans the full height)."""
+    out = np.zeros(4, np.float64)
+    m = (m // 2) * 2
+    if m == 0:
+        return out
+    xs, ys, xe, ye = w, h, np.int64(0), np.int64(0)
+    cc = np.int64(0)
+    xp = np.int64(0)
+    for j in range(m):
+        cc += cnts[j]
+        t = cc - j % 2
+        y = t % h
+        x = (t - y) // h
+        if j % 2 == 0:
+            xp = x
+        elif xp < x:
+            ys = 0
+            ye = h - 1
+        xs = min(xs, x)
+        xe = max(xe, x)
+        ys = min(ys, y)
+        ye = max(ye, y)
+    out[0], out[1], out[2], out[3] = xs, ys, xe - xs + 1, ye - ys + 1
+    return out
+
+
+@njit(cache=True)
+def intersection(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> int:
+    """Pixels set in both masks (equal totals assumed), walking run boundaries as ``rleIou`` does."""
+    ia, ib = 0, 0
+    ra, rb = a[0], b[0]
+    va, vb = False, False
+    inter = np.int64(0)
+    while True:
+        c = min(ra, rb)
+        if va and vb:
+            inter += c
+        ra -= c
+        rb -= c
+        if ra == 0:
+            ia += 1
+            if ia >= na:
+                break
+            ra = a[ia]
+            va = not va
+        if rb == 0:
+            ib += 1
+            if ib >= nb:
+                break
+            rb = b[ib]
+            vb = not vb
+    return inter
+
+
+class MaskBuffer:
+    """Many compressed RLE strings in one byte buffer: ``buf[starts[i]:ends[i]]``."""
+
+    def __init__(self, pieces: Sequence[bytes]):
+        lengths = np.fromiter((len(p) for p in pieces), np.int64, len(pieces))
+        self.ends = np.cumsum(lengths)
+        self.starts = self.ends - lengths
+        self.buf = np.frombuffer(b"".join(pieces), np.uint8) if pieces else np.zeros(0, np.uint8)
+
+    @classmethod
+    def from_strings(cls, strings: list[str]) -> "MaskBuffer":
+        """Fast path for JSON strings: one join and one encode, ASCII checked by the scan."""
+        lengths = np.fromiter(map(len, strings), np.int64, len(strings))
+        self = cls.__new__(cls)
+        self.ends = np.cumsum(lengths)
+        self.starts = self.ends - lengths
+        joined = "".join(strings).encode("utf-8", "surrogatepass")
+        if len(joined) != int(self.ends[-1] if len(self.ends) else 0):
+            raise UnicodeError("non-ASCII character in an RLE string")
+        self.buf = np.frombuffer(joined, np.uint8)
+        return self
+
+
+def polygons_to_rle(polygons: list[Any], h: int, w: int) -> bytes:
+    """One annotation's polygon list → compressed RLE, as ``COCO.annToRLE`` makes it."""
+    from pycocotools import mask as mask_utils
+
+    rles = mask_utils.frPyObjects(polygons, h, w)
+    return mask_utils.merge(rles)["counts"]
+
+
+def uncompressed_to_rle(segm: dict[str, Any], h: int, w: int) -> bytes:
+    """An uncompressed ``{"counts": [...], "size": [h, w]}`` → compressed string, as pycocotools does."""
+    from pycocotools import mask as mask_utils
+
+    return mask_utils.frPyObjects(segm, h, w)["counts"]
+
+
+def batch_polygons_to_rle(polygon_lists: list[list[Any]], h: int, w: int) -> list[bytes]:
+    """Many annotations' polygons of one image size in one pycocotools call (merged per annotation).
+
+    ``frPyObjects`` picks boxes or polygons from the first element only; lists whose first
+    element is not a polygon of more than 4 numbers take the one-by-one path, like the reference.
+    """
+    from pycocotools import mask as mask_utils
+
+    flat: list[Any] = []
+    owners: list[int] = []
+    single = [i for i, p in enumerate(polygon_lists) if len(p) and isinstance(p[0], list) and len(p[0]) > 4]
+    for i in single:
+        flat.extend(polygon_lists[i])
+        owners.extend([i] * len(polygon_lists[i]))
+    out: list[bytes] = [b""] * len(polygon_lists)
+    if flat:
+        rles = mask_utils.frPyObjects(flat, h, w)
+        pos = 0
+        for i in single:
+            k = len(polygon_lists[i])
+            part = rles[pos : pos + k]
+            out[i] = part[0]["counts"] if k == 1 else mask_utils.merge(part)["counts"]
+            pos += k
+    done = set(single)
+    for i, p in enumerate(polygon_lists):
+        if i not in done:
+            out[i] = polygons_to_rle(p, h, w)
+    return out
