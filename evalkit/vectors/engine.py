@@ -1,0 +1,186 @@
+"""Batched 3CosAdd / 3CosMul analogy search that chooses exactly gensim's answer for every question.
+
+Questions are scored against the (restricted) vocabulary in large float32 GEMMs
+(torch, on CPU or GPU). Float32 sums in another order differ from gensim's by a
+few ulps, so the GEMM only nominates candidates: each question's best rows are
+re-scored in float64 with a rigorous bound on how far gensim's float32 value can
+lie, and when two rows that decide the answer cannot be ordered within those
+bounds (exact ties included) the question is recomputed exactly as gensim does.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.vectors import exact
+from evalkit.vectors.readers import WordVectors
+
+METHODS = ("3cosadd", "3cosmul")
+_U = 2.0 ** -24  # float32 unit roundoff
+#: candidates taken from the GEMM per question
+_TOPK = 24
+
+
+@dataclass
+class Answer:
+    """The chosen row (None: nothing left to choose) for one in-vocabulary question."""
+
+    row: int | None
+    exact: bool  # True when the exact (gensim-order) path settled it
+
+
+class AnalogySolver:
+    """Gensim's ``evaluate_word_analogies`` search over the first ``restrict_vocab`` words."""
+
+    def __init__(self, vectors: WordVectors, restrict_vocab: int | None = 300000, case_insensitive: bool = True,
+                 method: str = "3cosadd", device: str = "cpu", block_bytes: int = 256 << 20):
+        if method not in METHODS:
+            raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}", field="method")
+        n = len(vectors) if restrict_vocab is None else min(int(restrict_vocab), len(vectors))
+        self.method, self.device, self.case_insensitive = method, device, case_insensitive
+        self.words = vectors.words
+        self.matrix = vectors.matrix[:n]
+        self.norms = np.linalg.norm(self.matrix, axis=1)
+        self.keys = [w.upper() for w in self.words[:n]] if case_insensitive else list(self.words[:n])
+        self.vocab: dict[str, int] = {}
+        for row, key in enumerate(self.keys):
+            self.vocab.setdefault(key, row)  # the first (most frequent) casing wins
+        self.block = max(1, block_bytes // max(1, 4 * n))
+        self._unit = None
+        d = self.matrix.shape[1]
+        self._gamma = d * _U / (1 - d * _U)
+        #: bound on |GEMM score − gensim score| for one cosine (both within gamma of the exact value)
+        self._cos_err = 2.2 * self._gamma + 8 * _U
+        self.exact_count = 0
+
+    def key(self, word: str) -> str:
+        return word.upper() if self.case_insensitive else word
+
+    def rows(self, words: Sequence[str]) -> list[int] | None:
+        """Vocabulary rows of ``words``, or None when one is out of the restricted vocabulary."""
+        out = []
+        for word in words:
+            row = self.vocab.get(self.key(word))
+            if row is None:
+                return None
+            out.append(row)
+        return out
+
+    def _unit_matrix(self):
+        import torch
+
+        if self._unit is None:
+            unit = self.matrix / np.where(self.norms > 0, self.norms, 1)[:, None]
+            self._unit = torch.from_numpy(np.ascontiguousarray(unit, dtype=np.float32)).to(self.device)
+        return self._unit
+
+    def solve(self, questions: Sequence[tuple[int, int, int]]) -> list[Answer]:
+        """Gensim's chosen row for each question given as in-vocabulary rows ``(a, b, c)``."""
+        out: list[Answer] = []
+        for start in range(0, len(questions), self.block):
+            out.extend(self._solve_block(np.asarray(questions[start:start + self.block], dtype=np.int64)))
+        return out
+
+    def _queries(self, q: np.ndarray) -> np.ndarray:
+        a, b, c = q[:, 0], q[:, 1], q[:, 2]
+        if self.method == "3cosadd":
+            return exact.cosadd_queries(self.matrix, self.norms, a, b, c)
+        return np.stack([exact.unit_rows(self.matrix, self.norms, r) for r in (b, c, a)], axis=1)
+
+    def _solve_block(self, q: np.ndarray) -> Iterator[Answer]:
+        queries = self._queries(q)
+        cand, complete = self._candidates(queries)
+        lo, hi, mid = self._rescore(queries, cand)
+        order = np.argsort(-mid, axis=1, kind="stable")
+        for i in range(len(q)):
+            qrows = q[i].tolist()
+            ignore = {self.keys[r] for r in qrows}
+            if complete[i]:
+                rows, o = cand[i], order[i]
+                ranked = rows[o].tolist()
+                row, used = exact.choose(ranked, qrows, ignore, self.keys)
+                span = min(used + 1, len(ranked))
+                lo_i, hi_i = lo[i][o][:span], hi[i][o][:span]
+                if np.all(np.isfinite(lo_i)) and np.all(lo_i[:-1] > hi_i[1:]):
+                    yield Answer(row, False)
+                    continue
+            self.exact_count += 1
+            scores = exact.exact_scores(self.matrix, self.norms, self.method, queries[i])
+            yield Answer(exact.choose(exact.ranked(scores).tolist(), qrows, ignore, self.keys)[0], True)
+
+    def _candidates(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top GEMM rows per question, and whether they surely hold gensim's top ``RANKED``."""
+        import torch
+
+        unit = self._unit_matrix()
+        n = unit.shape[0]
+        k = min(_TOPK, n)
+        e = self._cos_err
+        with _exact_fp32(torch), torch.inference_mode():
+            x = torch.from_numpy(queries).to(self.device)
+            if self.method == "3cosadd":
+                top = torch.topk(x @ unit.T, k, dim=1)
+                vals = top.values
+                lo_vals, hi_k = vals - e, vals[:, -1] + e
+            else:
+                sb, sc, sa = (x[:, j] @ unit.T for j in range(3))
+                hi = _cosmul_bound(sb + e, sc + e, sa - e) * (1 + 64 * _U)
+                top = torch.topk(hi, k, dim=1)
+                rows = top.indices
+                lo_vals = _cosmul_bound(sb.gather(1, rows) - e, sc.gather(1, rows) - e,
+                                        sa.gather(1, rows) + e) * (1 - 64 * _U)
+                hi_k = top.values[:, -1]
+            if k < n:
+                lowest_kept = torch.topk(lo_vals, min(exact.RANKED, k), dim=1).values[:, -1]
+                complete = hi_k < lowest_kept
+            else:
+                complete = torch.ones(len(queries), dtype=torch.bool, device=x.device)
+            return top.indices.cpu().numpy(), complete.cpu().numpy()
+
+    def _rescore(self, queries: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Float64 scores of the candidates with an interval that surely holds gensim's float32 value."""
+        rows = self.matrix[cand].astype(np.float64)  # (q, k, d)
+        norms = self.norms[cand].astype(np.float64)
+        g = self._gamma * (1 + 4 * _U)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.method == "3cosadd":
+                m = queries.astype(np.float64)
+                dot = np.einsum("qkd,qd->qk", rows, m) / norms
+                err = g * np.einsum("qkd,qd->qk", np.abs(rows), np.abs(m)) / norms + 2 * _U * np.abs(dot) + 1e-12
+                return dot - err, dot + err, dot
+            terms = queries.astype(np.float64)  # (q, 3, d): b, c, a
+            dots = np.einsum("qkd,qjd->jqk", rows, terms) / norms
+            errs = g * np.einsum("qkd,qjd->jqk", np.abs(rows), np.abs(terms)) / norms + 2 * _U * np.abs(dots) + 1e-12
+            mid = _cosmul64(dots[0], dots[1], dots[2])
+            lo = _cosmul64(dots[0] - errs[0], dots[1] - errs[1], dots[2] + errs[2])
+            hi = _cosmul64(dots[0] + errs[0], dots[1] + errs[1], dots[2] - errs[2])
+            slack = 16 * _U * np.abs(mid)  # the few float32 roundings of gensim's formula
+            bad = (1 + dots[2] - errs[2]) / 2 + float(exact.COSMUL_EPS) <= 0
+            lo, hi = np.where(bad, -np.inf, lo - slack), np.where(bad, np.inf, hi + slack)
+            return lo, hi, mid
+
+
+def _cosmul64(b: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """3CosMul in float64; monotone in each cosine where the factors are positive."""
+    return np.maximum(1 + b, 0) / 2 * (np.maximum(1 + c, 0) / 2) / ((1 + a) / 2 + float(exact.COSMUL_EPS))
+
+
+def _cosmul_bound(b, c, a):
+    """3CosMul of torch tensors with factors clamped at zero (used for upper and lower bounds)."""
+    denom = ((1 + a) / 2).clamp_min(0) + float(exact.COSMUL_EPS)
+    return (1 + b).clamp_min(0) / 2 * ((1 + c).clamp_min(0) / 2) / denom
+
+
+@contextlib.contextmanager
+def _exact_fp32(torch):
+    """Plain float32 matmuls (no TF32) while the engine runs on a GPU."""
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
