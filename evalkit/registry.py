@@ -6,6 +6,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
+from evalkit._autoload import import_submodules
 from evalkit.errors import UnknownNameError
 
 T = TypeVar("T")
@@ -14,8 +15,8 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A timm-style registry: ``@MODELS.register("timm")`` and ``MODELS.get("timm")``.
 
-    Built-in entries live in ``builtin_modules``, imported on first lookup so that
-    ``import evalkit`` stays cheap. Third-party packages add entries through the
+    Built-in entries live in the modules of the packages ``builtin_modules``, all imported
+    on first lookup (not at package import, which keeps imports cheap and acyclic). Third-party packages add entries through the
     entry-point group ``group`` without touching evalkit.
     """
 
@@ -40,8 +41,9 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         self._loaded = True
-        for module in self._builtin_modules:
-            importlib.import_module(module)
+        for package_name in self._builtin_modules:
+            package = importlib.import_module(package_name)
+            import_submodules(package.__name__, list(package.__path__))
         for ep in entry_points(group=self.group):
             if ep.name not in self._entries:
                 self._entries[ep.name] = ep.load()

@@ -140,7 +140,10 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
         if not isinstance(task_name, str):
             raise check.fail(f"{k}task", f"expected a task name (one of: {', '.join(TASKS.names())})")
         if task_name not in TASKS:
-            TASKS.get(task_name)  # raises with close matches
+            try:
+                TASKS.get(task_name)
+            except KeyError as err:
+                raise check.fail(f"{k}task", str(err)) from None
         task = TASKS.get(task_name)
         dataset = _component(check, part.get("dataset"), f"{k}dataset", "loader", DATASETS,
                              default=task.default_loader, base=data_base)

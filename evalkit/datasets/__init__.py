@@ -1,7 +1,4 @@
-"""Dataset loaders: one module per data format; importing this package registers them all."""
-from evalkit._autoload import import_submodules
+"""Dataset loaders: one module per data format; the registry imports them all on first lookup."""
 from evalkit.datasets.base import Batch, DatasetLoader
-
-import_submodules(__name__, __path__)
 
 __all__ = ["Batch", "DatasetLoader"]

@@ -1,0 +1,28 @@
+"""Small builders shared by tests (generated images, suites)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def write_image(path: Path, seed: int, mode: str = "RGB", size: int = 40) -> Path:
+    rng = np.random.default_rng(seed)
+    channels = {"RGB": 3, "L": 1, "CMYK": 4}[mode]
+    array = rng.integers(0, 256, (size, size, channels), dtype=np.uint8)
+    image = Image.fromarray(array.squeeze(-1) if channels == 1 else array, mode=mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format="JPEG")
+    return path
+
+
+def make_imagefolder(root: Path, classes: list[str], per_class: int = 3) -> Path:
+    """A class-per-folder tree with one grayscale, one CMYK and one apostrophe file name."""
+    for c, name in enumerate(classes):
+        for i in range(per_class):
+            write_image(root / name / f"img_{i}.JPEG", seed=c * 100 + i)
+    write_image(root / classes[0] / "gray.JPEG", seed=7, mode="L")
+    write_image(root / classes[-1] / "cmyk.JPEG", seed=8, mode="CMYK")
+    write_image(root / classes[-1] / "dog's toy.JPEG", seed=9)
+    return root
