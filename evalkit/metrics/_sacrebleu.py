@@ -6,6 +6,7 @@ Keeping the per-segment rows makes merges concatenation and resampling a re-summ
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any, ClassVar, Sequence
 
@@ -120,15 +121,17 @@ class SacrebleuMetric(Metric):
         return list(self._ids)
 
     def _summed(self, indices: np.ndarray | None) -> list:
-        """Column sums as sacrebleu's ``sum_of_lists`` gives them (in order, for float stats)."""
+        """Column sums, exact and independent of sample order (so merges in any order agree).
+
+        Integer counts sum exactly; float statistics (TER's average reference length) use
+        ``math.fsum``, equal to sacrebleu's in-order sum whenever that sum is exact.
+        """
         stats = self.stats()
         if indices is not None:
             stats = stats[np.asarray(indices, dtype=np.int64)]
         if self.integer_stats:
             return stats.sum(axis=0).tolist()
-        from sacrebleu.utils import sum_of_lists
-
-        return sum_of_lists(stats.tolist())
+        return [math.fsum(column) for column in stats.T.tolist()]
 
     def score(self, indices: np.ndarray | None = None) -> Any:
         """sacrebleu's Score object for the samples ``indices`` (all when None)."""

@@ -23,8 +23,9 @@ class BLEUMetric(SacrebleuMetric):
         if not self.num_samples():
             return super().extras()
         score = self.score()
-        return {**super().extras(), "precisions": [float(p) for p in score.precisions], "bp": float(score.bp),
-                "ratio": float(score.ratio), "hyp_len": int(score.sys_len), "ref_len": int(score.ref_len)}
+        breakdown = {"precisions": [float(p) for p in score.precisions], "bp": float(score.bp),
+                     "ratio": float(score.ratio), "hyp_len": int(score.sys_len), "ref_len": int(score.ref_len)}
+        return {**super().extras(), "breakdown": breakdown}
 
 
 @METRICS.register("chrf")
