@@ -27,32 +27,34 @@ def paired_comparisons(board: Board, n_resamples: int = 1000, seed: int = 12345,
     """Every pair (A ranked above B) of the board: B − A on the main metric, its 95% CI and p-value.
 
     ``significant`` is p < alpha for that single pair (no multiple-comparison correction).
-    Pairs that cannot be tested keep a row with the reason in ``note``.
+    Runs with random weights, and runs whose metric state cannot be reloaded, are left out
+    and named with the reason in ``attrs["excluded"]``; a pair that fails keeps its reason in ``note``.
     """
-    rows = []
-    runs = board.runs.to_dict("records")
-    loaded: dict[str, Metric | Exception] = {}
-    for run in runs:  # each state file is read once, however many pairs it is in
+    loaded: dict[str, Metric] = {}
+    excluded: list[str] = []
+    for run in board.runs.to_dict("records"):  # each state file is read once, however many pairs it is in
+        if run["random_weights"]:
+            excluded.append(f"{run['system']}: random weights, its accuracy is chance")
+            continue
         try:
-            loaded[run["run_id"]] = _metric_for(run, board.main_metric)
+            loaded[run["system"]] = _metric_for(run, board.main_metric)
         except EvalkitError as exc:
-            loaded[run["run_id"]] = NotComparable(f"{run['system']}: {exc}")
-    for a, b in itertools.combinations(runs, 2):
-        row: dict[str, Any] = {"system_a": a["system"], "system_b": b["system"], "metric": board.main_metric,
-                               "value_a": a["value"], "value_b": b["value"], "note": ""}
-        metric_a, metric_b = loaded[a["run_id"]], loaded[b["run_id"]]
+            excluded.append(f"{run['system']}: {exc}")
+    values = dict(zip(board.runs["system"], board.runs["value"]))
+    rows = []
+    for a, b in itertools.combinations(loaded, 2):
+        row: dict[str, Any] = {"system_a": a, "system_b": b, "metric": board.main_metric,
+                               "value_a": values[a], "value_b": values[b], "note": ""}
         try:
-            for metric in (metric_a, metric_b):
-                if isinstance(metric, Exception):
-                    raise metric
-            test = metric_a.paired_test(metric_b, key=board.main_metric, n_resamples=n_resamples, seed=seed)
-        except (EvalkitError, ValueError) as exc:
+            test = loaded[a].paired_test(loaded[b], key=board.main_metric, n_resamples=n_resamples, seed=seed)
+        except ValueError as exc:
             rows.append({**row, "note": str(exc)})
             continue
         rows.append({**row, "difference": test["difference"], "ci_low": test["ci"][0], "ci_high": test["ci"][1],
                      "p_value": test["p_value"], "significant": test["p_value"] < alpha})
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["significant"] = frame["significant"].astype("boolean")
+    frame.attrs["excluded"] = excluded
     return frame
 
 

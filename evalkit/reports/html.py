@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 
 import pandas as pd
 
+#: cells right-aligned as numbers: 12.5, +0.3, [1.0, 2.0], 1,200.0, 774.7 MiB, –
+NUMERIC = re.compile(r"^(–|[+\-]?[\d,]+(\.\d+)?( [KMGT]?i?B)?|\[[^\]]*\])$")
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}
 header{background:#1d2430;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}
@@ -15,8 +18,8 @@ main{padding:8px 32px 40px;max-width:1400px}
 section.task{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:6px 22px 18px;margin:18px 0}
 h2{font-size:20px;border-bottom:1px solid #dde1e7;padding-bottom:6px}h3{font-size:16px;margin-top:22px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0 4px}
-th,td{border:1px solid #dde1e7;padding:4px 9px;text-align:right;white-space:nowrap}
-th{background:#f0f2f5}td:nth-child(2),th:nth-child(2){text-align:left}
+th,td{border:1px solid #dde1e7;padding:4px 9px;text-align:left;white-space:nowrap}
+th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.flag td{background:#fff4e0}tr.sig td{background:#eaf6ea}
 figure{margin:12px 0}figure img{max-width:100%;border:1px solid #dde1e7}
 figcaption,.note{font-size:12px;color:#5a6270}.files a{margin-right:12px;font-size:13px}
@@ -44,8 +47,14 @@ def table(frame: pd.DataFrame, row_classes: list[str] | None = None) -> str:
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>")
+        body.append(f"<tr{cls}>" + "".join(_cell(v) for v in row) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    numeric = bool(NUMERIC.match(text))
+    return f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 
 
 def figure(png: bytes, alt: str, caption: str = "") -> str:

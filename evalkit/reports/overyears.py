@@ -71,7 +71,7 @@ def _caption(task: str, table: pd.DataFrame) -> str:
     if task == "imagenet":
         parts.append(f"Dashed: the {years.HUMAN_TOP5_ERROR:g}% human top-5 error estimate of Russakovsky et al. "
                      "(IJCV 2015). Sources: evalkit/data/history/SOURCES.md.")
-    undated = table.attrs.get("undated", [])
-    if undated:
-        parts.append(f"Not placed (no model year in the record): {', '.join(undated)}.")
+    left_out = table.attrs.get("left_out", [])
+    if left_out:
+        parts.append(f"Runs not placed: {', '.join(left_out)}; a run is placed at record field model.year.")
     return " ".join(parts)

@@ -26,7 +26,6 @@ STYLES = {
     (years.MODEL, "confirmed"): dict(marker="s", color="tab:green", filled=True),
     (years.MODEL, "unverified"): dict(marker="s", color="tab:green", filled=False),
     (years.RUN, "measured"): dict(marker="*", color="tab:red", filled=True),
-    (years.RUN, "random weights"): dict(marker="X", color="0.5", filled=True),
 }
 #: horizontal offset (years) per kind, so that entries and published models of one year do not hide each other
 DODGE = {years.COMPETITION: -0.15, years.MODEL: 0.15, years.RUN: 0.0}
@@ -77,8 +76,8 @@ def over_years_figure(table: pd.DataFrame, title: str, metrics: list[str] | None
             ax.plot(x, best["value"], color="black", linewidth=1.4, zorder=1, label="competition winners",
                     gid="winners")
             for xi, (_, row) in zip(x, best.iterrows()):
-                ax.annotate(row["label"], (xi, row["value"]), xytext=(4, 6), textcoords="offset points",
-                            fontsize=7, color="0.25")
+                ax.annotate(row["label"], (xi, row["value"]), xytext=(-3, -4), textcoords="offset points",
+                            fontsize=7, color="0.2", ha="right", va="top")
         for _, row in rows[rows["kind"] == years.RUN].iterrows():
             ax.annotate(row["label"], (row["year"], row["value"]), xytext=(7, -11), textcoords="offset points",
                         fontsize=8, color=STYLES[(years.RUN, row["status"])]["color"], fontweight="bold")

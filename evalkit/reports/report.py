@@ -101,14 +101,17 @@ def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, s
 
     if len(board.runs) >= 2:
         pairs = compare.paired_comparisons(board, n_resamples=n_resamples, seed=seed)
+        excluded = [f"Not tested — {reason}" for reason in pairs.attrs["excluded"]]
         csv = folder / f"comparisons{suffix}.csv"
         report.files.append(atomic_write_text(csv, pairs.to_csv(index=False)))
         shown = compare.display_comparisons(pairs, board.higher_is_better)
         marks = ["sig" if s is True else "" for s in pairs["significant"].fillna(False)]
         text = (f"Paired bootstrap on the same samples ({n_resamples} resamples, seed {seed}); "
                 f"green rows differ significantly (p < {compare.ALPHA:g}, per pair, no multiple-test correction).")
-        report.body += [html.heading(4, "Pairwise comparisons"), html.table(shown, marks), html.paragraph(text)]
-        report.markdown += ["### Pairwise comparisons\n", leaderboard.to_markdown(shown), f"{text}\n"]
+        report.body += [html.heading(4, "Pairwise comparisons"), html.table(shown, marks), html.paragraph(text),
+                        *(html.paragraph(e) for e in excluded)]
+        report.markdown += ["### Pairwise comparisons\n", leaderboard.to_markdown(shown), f"{text}\n",
+                            *(f"{e}\n" for e in excluded)]
 
 
 def _imagenet_years_section(report: TaskReport, frame: pd.DataFrame, folder: Path) -> None:

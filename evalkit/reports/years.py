@@ -75,19 +75,20 @@ def read_history_csv(path: str | Path) -> pd.DataFrame:
 def runs_history(records: pd.DataFrame, task: str, metrics: Iterable[str]) -> pd.DataFrame:
     """The user's runs of ``task`` as history rows, at the year their model was published.
 
-    Runs without a year cannot be placed; they are listed in ``attrs["undated"]``.
+    Runs without a year cannot be placed, and runs with random weights would only show
+    chance; both are left out and named in ``attrs["left_out"]``.
     """
     runs = records[(records["task"] == task) & records["metric"].isin(list(metrics))]
     undated = sorted(set(runs.loc[runs["model_year"].isna(), "model"]))
-    runs = runs.dropna(subset=["model_year"])
+    random = sorted(set(runs.loc[runs["random_weights"], "model"]))
+    runs = runs[runs["model_year"].notna() & ~runs["random_weights"]]
     frame = pd.DataFrame({
         "year": runs["model_year"], "metric": runs["metric"], "value": runs["value"],
-        "label": runs["model"], "kind": RUN,
-        "status": runs["random_weights"].map({True: "random weights", False: "measured"}),
+        "label": runs["model"], "kind": RUN, "status": "measured",
         "extra_data": None, "protocol": runs["dataset"], "source": runs["file"],
     })
     tidy = _tidy(frame)
-    tidy.attrs["undated"] = undated
+    tidy.attrs["left_out"] = [f"{m} (no model year)" for m in undated] + [f"{m} (random weights)" for m in random]
     return tidy
 
 
@@ -108,7 +109,7 @@ def over_years_table(history: pd.DataFrame, runs: pd.DataFrame | None = None,
             best = candidates["value"].idxmax() if higher else candidates["value"].idxmin()
             table.loc[best, "winner"] = True
     table = _tidy(table)
-    table.attrs["undated"] = (runs.attrs.get("undated", []) if runs is not None else [])
+    table.attrs["left_out"] = runs.attrs.get("left_out", []) if runs is not None else []
     return table
 
 
