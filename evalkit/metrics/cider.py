@@ -183,7 +183,8 @@ class _Engine:
         hyp_norm = np.sqrt(np.bincount(self.hyp_slot, weights=hyp_vec**2, minlength=t.n_images * ORDERS))
         ref_norm = np.sqrt(np.bincount(self.ref_slot, weights=ref_vec**2, minlength=n_refs * ORDERS))
         clipped = np.minimum(t.ref_hyp_count * ref_idf, ref_vec) * ref_vec
-        dot = np.bincount(self.ref_slot, weights=clipped, minlength=n_refs * ORDERS).reshape(n_refs, ORDERS)
+        dot = np.bincount(self.ref_slot, weights=clipped, minlength=n_refs * ORDERS).astype(np.float64)
+        dot = dot.reshape(n_refs, ORDERS)
         denom = hyp_norm.reshape(-1, ORDERS)[t.ref_image] * ref_norm.reshape(n_refs, ORDERS)
         sim = np.divide(dot, denom, out=dot.copy(), where=denom != 0) * self.penalty[:, None]
         per_image = np.zeros((t.n_images, ORDERS))
