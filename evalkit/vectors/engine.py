@@ -25,6 +25,25 @@ _U = 2.0 ** -24  # float32 unit roundoff
 _TOPK = 24
 
 
+@dataclass(frozen=True)
+class AnalogyAnswer:
+    """What the search answered to one question, in the form the ``analogy`` metric counts."""
+
+    #: the chosen vocabulary word (None: the question was skipped, or nothing was left to choose)
+    word: str | None
+    #: a question word or the expected answer is outside the restricted vocabulary (gensim skips it)
+    skipped: bool
+    #: compare upper-cased, as gensim's default ``case_insensitive=True`` does
+    case_insensitive: bool = True
+
+    def is_correct(self, expected: str) -> bool:
+        if self.skipped or self.word is None:
+            return False
+        if self.case_insensitive:
+            return self.word.upper() == expected.upper()
+        return self.word == expected
+
+
 @dataclass
 class Answer:
     """The chosen row (None: nothing left to choose) for one in-vocabulary question."""
@@ -77,6 +96,20 @@ class AnalogySolver:
             unit = self.matrix / np.where(self.norms > 0, self.norms, 1)[:, None]
             self._unit = torch.from_numpy(np.ascontiguousarray(unit, dtype=np.float32)).to(self.device)
         return self._unit
+
+    def answer(self, questions: Sequence[Sequence[str]]) -> list[AnalogyAnswer]:
+        """Answers to ``(a, b, c, expected)`` word questions; out-of-vocabulary ones are skipped."""
+        rows = [self.rows(q) for q in questions]
+        known = [r[:3] for r in rows if r is not None]
+        solved = iter(self.solve(known))
+        out = []
+        for r in rows:
+            if r is None:
+                out.append(AnalogyAnswer(None, True, self.case_insensitive))
+                continue
+            row = next(solved).row
+            out.append(AnalogyAnswer(None if row is None else self.words[row], False, self.case_insensitive))
+        return out
 
     def solve(self, questions: Sequence[tuple[int, int, int]]) -> list[Answer]:
         """Gensim's chosen row for each question given as in-vocabulary rows ``(a, b, c)``."""
