@@ -123,6 +123,8 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     frame["year"] = frame["year"].astype("int64")
     frame["value"] = frame["value"].astype("float64").round(6)
     frame["winner"] = frame["winner"].fillna(False).astype(bool)
+    for column in ("metric", "label", "kind", "status", "extra_data", "protocol", "source"):
+        frame[column] = frame[column].astype("str")  # one missing value (NaN), whatever the source
     order = {COMPETITION: 0, MODEL: 1, RUN: 2}
     frame = frame.sort_values(["metric", "year", "kind", "value", "label"],
                               key=lambda s: s.map(order) if s.name == "kind" else s, kind="stable")
