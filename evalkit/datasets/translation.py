@@ -77,7 +77,8 @@ def sacrebleu_testset_files(testset: str, langpair: str) -> tuple[Path, list[Pat
         raise MissingResourceError(f"sacrebleu test set {testset}/{langpair} is not cached ({err}); {how}") from None
     name = testset.replace("/", "_")
     folder = sacrebleu_dir() / testset
-    paths = {field: folder / f"{name}.{langpair}.{field.replace(':', '-')}" for field in fields}
+    paths = {field: folder / f"{name}.{langpair}.{field.replace(':', '-')}" for field in fields
+             if field == "src" or field.startswith("ref")}
     for path in paths.values():
         if not path.is_file():
             raise MissingResourceError(f"sacrebleu test set {testset}/{langpair} is not cached: {path} is missing; {how}")
