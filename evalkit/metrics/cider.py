@@ -121,7 +121,8 @@ class CiderD(Metric):
 
     def image_scores(self) -> np.ndarray:
         """Per-image CIDEr-D over the whole evaluated set, in state order (pycocoevalcap's ``scores``)."""
-        return self.engine().cider_scores(None)
+        engine = self.engine()
+        return engine.cider_scores(None)[engine.position]
 
     def per_sample(self) -> dict[str, Any]:
         if not self._ids:

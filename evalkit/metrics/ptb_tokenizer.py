@@ -54,7 +54,7 @@ SPLIT_WORDS = {"cannot": 3, "gimme": 3, "gonna": 3, "gotta": 3, "lemme": 3, "wan
                "'tis": 2, "'twas": 2}
 
 _SPACE = " \t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u3000"
-_SIMPLE = re.compile(r"[a-z]+(?: [a-z]+)*\.?")
+_SIMPLE = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*\.?")
 _ACRO = re.compile(r"[a-z](?:\.[a-z])+")
 _STARTER = re.compile(r"[ ]+(?:" + "|".join(re.escape(w) for w in sorted(SENTENCE_STARTERS, key=len, reverse=True)) + ")[ ]")
 _UNICODE = str.maketrans({"\u2013": " -- ", "\u2014": " -- ", "\u2015": " -- ", "\u2026": " ... ",
@@ -84,7 +84,7 @@ def tokenize_caption(text: str) -> str:
     if _SIMPLE.fullmatch(lowered):  # the common case: plain words and maybe a final period
         if lowered.endswith("."):
             last = lowered[:-1].rpartition(" ")[2]
-            if last not in ABBREVIATIONS and len(last) != 1:
+            if last not in ABBREVIATIONS and not (len(last) == 1 and last.isalpha()):
                 lowered = lowered[:-1]
         if not any(w in SPLIT_WORDS for w in lowered.split(" ")):
             return lowered

@@ -1,0 +1,51 @@
+"""CIDEr-D + BLEU with tokenising: evalkit (Python PTB tokenizer, vectorised engine) vs pycocoevalcap (Java PTB + Cider)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from gen_cider import make_captions  # noqa: E402
+
+
+def run_evalkit(refs, cands):
+    from evalkit.metrics.cider import CiderD
+
+    metric = CiderD(tokenizer="python")
+    keys = list(refs)
+    metric.update([cands[k] for k in keys], [refs[k] for k in keys], keys)
+    return metric.image_scores()
+
+
+def run_reference(refs, cands):
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    tokenizer = PTBTokenizer()
+    gts = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in refs.items()})
+    res = tokenizer.tokenize({k: [{"caption": c}] for k, c in cands.items()})
+    return Cider().compute_score(gts, res)[1]
+
+
+class CiderD5000:
+    timeout = 300
+
+    def setup(self):
+        self.refs, self.cands = make_captions()
+
+    def time_evalkit(self):
+        run_evalkit(self.refs, self.cands)
+
+    def time_pycocoevalcap(self):
+        run_reference(self.refs, self.cands)
+
+    def track_speedup(self):
+        start = time.perf_counter()
+        run_reference(self.refs, self.cands)
+        reference = time.perf_counter() - start
+        start = time.perf_counter()
+        run_evalkit(self.refs, self.cands)
+        return reference / (time.perf_counter() - start)
+
+    track_speedup.unit = "x"
