@@ -47,8 +47,8 @@ def write_over_years(task: str, records: pd.DataFrame | None, out: str | Path,
     title = "ImageNet" if task == "imagenet" else task
     fig = plots.over_years_figure(table, title, table.attrs["metrics"],
                                   human_top5=years.HUMAN_TOP5_ERROR if task == "imagenet" else None)
-    png = plots.png_bytes(fig)
     files = plots.save_figure(fig, out / "over_years")
+    png = files[0].read_bytes()
     files.append(atomic_write_text(out / "over_years.csv", table.to_csv(index=False)))
     caption = _caption(task, table)
     shown = table.assign(value=table["value"].map(lambda v: f"{v:g}")).fillna("")

@@ -33,7 +33,7 @@ METRIC_TITLES = {"top5_error": "top-5 error (%)", "top1_error": "top-1 error (%)
 
 
 def save_figure(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
-    """Save ``fig`` as ``stem.<format>`` for each format, atomically, and close it."""
+    """Save ``fig`` as ``stem.<format>`` for each format, atomically, and close it (PNG first, for embedding)."""
     paths = []
     for fmt in formats:
         buffer = io.BytesIO()
@@ -41,13 +41,6 @@ def save_figure(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg
         paths.append(atomic_write_bytes(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
     plt.close(fig)
     return paths
-
-
-def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG bytes (for embedding in HTML); the figure stays open."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def _metadata(fmt: str) -> dict[str, object]:
@@ -96,29 +89,26 @@ def over_years_figure(table: pd.DataFrame, title: str, metrics: list[str] | None
 
 
 def speed_accuracy_figure(board: pd.DataFrame, metric: str, higher_is_better: bool, title: str) -> Figure:
-    """Throughput (log x) against the main metric, one labelled point per run, with its 95% CI."""
+    """Throughput (log x) against the main metric, one labelled point per run, with its 95% CI.
+
+    Runs with random weights are left out: their accuracy is chance and would squash the axis.
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    timed = board.dropna(subset=["throughput"])
-    for flagged, style in ((False, dict(marker="o", color="tab:blue")), (True, dict(marker="X", color="0.5"))):
-        points = timed[timed["random_weights"] == flagged]
-        if not len(points):
-            continue
-        low = (points["value"] - points["ci_low"]).fillna(0).clip(lower=0)
-        high = (points["ci_high"] - points["value"]).fillna(0).clip(lower=0)
-        ax.errorbar(points["throughput"], points["value"], yerr=[low, high], fmt=style["marker"],
-                    color=style["color"], capsize=3, label="random weights" if flagged else "runs")
-        for _, row in points.iterrows():
-            ax.annotate(row["model"], (row["throughput"], row["value"]), xytext=(5, 4), textcoords="offset points",
-                        fontsize=8)
+    timed = board[~board["random_weights"].astype(bool)].dropna(subset=["throughput", "value"])
     if len(timed):
+        low = (timed["value"] - timed["ci_low"]).fillna(0).clip(lower=0)
+        high = (timed["ci_high"] - timed["value"]).fillna(0).clip(lower=0)
+        ax.errorbar(timed["throughput"], timed["value"], yerr=[low, high], fmt="o", color="tab:blue", capsize=3,
+                    gid="runs")
+        for _, row in timed.iterrows():
+            ax.annotate(row["system"], (row["throughput"], row["value"]), xytext=(5, 4), textcoords="offset points",
+                        fontsize=8)
         ax.set_xscale("log")
     else:
-        ax.text(0.5, 0.5, "no run recorded its throughput", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no trained run recorded its throughput", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("throughput (samples/s, log scale)")
     ax.set_ylabel(f"{metric} ({'higher' if higher_is_better else 'lower'} is better)")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    if len(timed):
-        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -41,7 +41,7 @@ def write_report(results: str | Path, out: str | Path, n_resamples: int = 1000, 
     ]
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = f"{frame['run_id'].nunique()} runs from {Path(results).resolve()} · generated {generated}"
-    sections = [html.section(r.task, r.task, "".join(r.body)) for r in reports]
+    sections = [html.section(r.task, r.task, _task_body(r, f"{r.task}/")) for r in reports]
     skipped = frame.attrs.get("skipped", [])
     if skipped:
         sections.append(html.section("ignored", "Files that are not run records",
@@ -49,7 +49,7 @@ def write_report(results: str | Path, out: str | Path, n_resamples: int = 1000, 
     nav = [(r.task, f"#{r.task}") for r in reports] + ([("ignored files", "#ignored")] if skipped else [])
     for r in reports:
         task_page = html.page(f"evalkit — {r.task}", subtitle, [("← all tasks", "../index.html")],
-                              [html.section(r.task, r.task, "".join(r.body))])
+                              [html.section(r.task, r.task, _task_body(r, ""))])
         atomic_write_text(out / r.task / "leaderboard.html", task_page)
         atomic_write_text(out / r.task / "leaderboard.md", f"# {r.task}\n\n" + "\n".join(r.markdown))
     index = out / "index.html"
@@ -73,8 +73,12 @@ def _task_report(task: str, boards: list[leaderboard.Board], out: Path, frame: p
         _board_section(report, board, folder, slug, n_resamples, seed)
     if task == "imagenet":
         _imagenet_years_section(report, frame, folder)
-    report.body.append(html.links([(p.name, f"{task}/{p.name}") for p in report.files]))
     return report
+
+
+def _task_body(report: TaskReport, prefix: str) -> str:
+    """The task's HTML with links to its files, relative to the page (``prefix`` is the task folder or "")."""
+    return "".join(report.body) + html.links([(p.name, f"{prefix}{p.name}") for p in report.files])
 
 
 def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, slug: str,
@@ -94,10 +98,12 @@ def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, s
     report.markdown += [f"## {board.title}\n", leaderboard.to_markdown(table), *(f"{n}\n" for n in notes)]
 
     fig = plots.speed_accuracy_figure(board.runs, board.main_metric, board.higher_is_better, board.title)
-    png = plots.png_bytes(fig)
-    report.files += plots.save_figure(fig, folder / f"speed_accuracy{suffix}")
+    saved = plots.save_figure(fig, folder / f"speed_accuracy{suffix}")
+    png = saved[0].read_bytes()
+    report.files += saved
     report.body.append(html.figure(png, f"speed/accuracy: {board.title}",
-                                   f"Throughput against {board.main_metric}; bars are 95% CIs."))
+                                   f"Throughput against {board.main_metric}; bars are 95% CIs; runs with random weights "
+                                   "are not plotted."))
 
     if len(board.runs) >= 2:
         pairs = compare.paired_comparisons(board, n_resamples=n_resamples, seed=seed)
