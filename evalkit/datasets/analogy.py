@@ -26,6 +26,15 @@ class Question:
     words: tuple[str, str, str, str]
 
 
+@dataclass
+class QuestionSet:
+    questions: list[Question]
+    #: every section header in file order, empty sections included (gensim lists those too)
+    sections: list[str]
+    #: line numbers of lines gensim skips (not four words)
+    invalid_lines: list[int]
+
+
 def default_questions_file() -> Path:
     """The questions-words.txt gensim ships (the file ``evaluate_word_analogies`` examples use)."""
     try:
@@ -36,12 +45,12 @@ def default_questions_file() -> Path:
     return Path(datapath("questions-words.txt"))
 
 
-def read_questions_words(path: Path) -> tuple[list[Question], list[int]]:
-    """Questions of a questions-words.txt file and the line numbers of the lines gensim skips."""
+def read_questions_words(path: Path) -> QuestionSet:
+    """Questions of a questions-words.txt file, its sections and the line numbers of the lines gensim skips."""
     questions: list[Question] = []
     invalid: list[int] = []
+    names: list[str] = []
     section: str | None = None
-    sections = -1
     with open(path, "rb") as f:
         for line_no, raw in enumerate(f, start=1):
             try:
@@ -49,7 +58,8 @@ def read_questions_words(path: Path) -> tuple[list[Question], list[int]]:
             except UnicodeDecodeError as err:
                 raise InputError(f"not UTF-8 ({err.reason})", file=path, record=line_no) from None
             if line.startswith(": "):
-                section, sections = line.lstrip(": ").strip(), sections + 1
+                section = line.lstrip(": ").strip()
+                names.append(section)
                 continue
             if section is None:
                 raise InputError("question before the first ': SECTION' header", file=path, record=line_no,
@@ -58,11 +68,11 @@ def read_questions_words(path: Path) -> tuple[list[Question], list[int]]:
             if len(words) != 4:
                 invalid.append(line_no)
                 continue
-            questions.append(Question(str(line_no), sections, section, tuple(words)))  # type: ignore[arg-type]
-    return questions, invalid
+            questions.append(Question(str(line_no), len(names) - 1, section, tuple(words)))  # type: ignore[arg-type]
+    return QuestionSet(questions, names, invalid)
 
 
-def read_vecto_csv(path: Path) -> tuple[list[Question], list[int]]:
+def read_vecto_csv(path: Path) -> QuestionSet:
     """vecto word-benchmarks CSV (``,type,word1,word2,word3,target``), one section per ``type``."""
     questions: list[Question] = []
     order: dict[str, int] = {}
@@ -78,10 +88,10 @@ def read_vecto_csv(path: Path) -> tuple[list[Question], list[int]]:
                                  field=missing[0] if missing else None) from None
             index = order.setdefault(section, len(order))
             questions.append(Question(str(record), index, section, words))  # type: ignore[arg-type]
-    return questions, []
+    return QuestionSet(questions, list(order), [])
 
 
-def read_bats_folder(path: Path) -> tuple[list[Question], list[int]]:
+def read_bats_folder(path: Path) -> QuestionSet:
     """BATS categories (``word<TAB>answer1/answer2`` files) as questions over every ordered pair of pairs.
 
     Each pair (a, b) with another pair (c, d) of the same category gives ``a b c d``;
@@ -107,14 +117,14 @@ def read_bats_folder(path: Path) -> tuple[list[Question], list[int]]:
             for j, (c, d) in enumerate(pairs):
                 if i != j:
                     questions.append(Question(f"{file.stem}/{i}/{j}", index, file.stem, (a, b, c, d)))
-    return questions, []
+    return QuestionSet(questions, [f.stem for f in files], [])
 
 
-def read_questions(path: Path) -> tuple[list[Question], list[int]]:
+def read_questions(path: Path) -> QuestionSet:
     """Dispatch on what ``path`` is: a BATS folder, a vecto CSV, or a questions-words.txt file."""
     if path.is_dir():
         return read_bats_folder(path)
-    reader: Callable[[Path], tuple[list[Question], list[int]]] = (
+    reader: Callable[[Path], QuestionSet] = (
         read_vecto_csv if path.suffix.lower() == ".csv" else read_questions_words
     )
     return reader(path)
@@ -140,7 +150,8 @@ class AnalogyQuestions(DatasetLoader):
         path = Path(root).expanduser() if root is not None else default_questions_file()
         super().__init__(path, **options)
         self.require_root("a questions-words.txt file, a vecto CSV or a BATS folder")
-        self.questions, self.invalid_lines = read_questions(path)
+        parsed = read_questions(path)
+        self.questions, self.section_names, self.invalid_lines = parsed.questions, parsed.sections, parsed.invalid_lines
         self._ids = [q.id for q in self.questions]
 
     def sample_ids(self) -> list[str]:
@@ -150,11 +161,5 @@ class AnalogyQuestions(DatasetLoader):
         q = self.questions[index]
         return q.words, (q.section_index, q.section, q.words[3])
 
-    def sections(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for q in self.questions:
-            seen.setdefault(q.section)
-        return list(seen)
-
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "sections": len(self.sections()), "invalid_lines": len(self.invalid_lines)}
+        return {**super().describe(), "sections": len(self.section_names), "invalid_lines": len(self.invalid_lines)}

@@ -38,6 +38,11 @@ class AnalogyAccuracy(Metric):
     def reset(self) -> None:
         self._state: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._section_names: list[str] = getattr(self, "_section_names", [])
+
+    def bind(self, dataset: Any) -> None:
+        """Remember every section of the questions file, so that empty ones are listed as gensim lists them."""
+        self._section_names = list(getattr(dataset, "section_names", []))
 
     def update(self, predictions: Sequence[AnalogyAnswer], targets: Sequence[Any],
                ids: Sequence[Any] | None = None) -> None:
@@ -59,6 +64,7 @@ class AnalogyAccuracy(Metric):
             raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
         for column in _COLUMNS:
             self._state[column].extend(other._state[column])
+        self._section_names = self._section_names or list(other._section_names)
         self._cache = None
 
     def num_samples(self) -> int:
@@ -91,7 +97,7 @@ class AnalogyAccuracy(Metric):
     def extras(self) -> dict[str, Any]:
         """Per-section counts in file order (gensim's ``sections`` list, without the total)."""
         correct, answered, _ = self._arrays()
-        by_section: dict[tuple[int, str], list[int]] = {}
+        by_section: dict[tuple[int, str], list[int]] = {(i, s): [0, 0] for i, s in enumerate(self._section_names)}
         for index, section, ok, seen in zip(self._state["section_index"], self._state["section"], correct, answered):
             counts = by_section.setdefault((index, section), [0, 0])
             counts[0] += int(ok)
@@ -107,13 +113,14 @@ class AnalogyAccuracy(Metric):
                 "skipped": list(self._state["skipped"]), "correct": list(self._state["correct"])}
 
     def state_dict(self) -> dict[str, Any]:
-        return {c: list(v) for c, v in self._state.items()}
+        return {**{c: list(v) for c, v in self._state.items()}, "section_names": list(self._section_names)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         missing = [c for c in _COLUMNS if c not in state]
         if missing:
             raise InputError(f"analogy state lacks {', '.join(missing)}", field=missing[0])
         self._state = {c: list(state[c]) for c in _COLUMNS}
+        self._section_names = list(state.get("section_names", []))
         self._cache = None
 
 
@@ -132,6 +139,7 @@ def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | 
     solver = AnalogySolver(as_word_vectors(vectors, vectors_format), restrict_vocab, case_insensitive, method, device)
     dataset = AnalogyQuestions(questions)
     metric = AnalogyAccuracy()
+    metric.bind(dataset)
     metric.update(solver.answer([q.words for q in dataset.questions]),
                   [(q.section_index, q.section, q.words[3]) for q in dataset.questions], dataset.sample_ids())
     return metric.compute()
