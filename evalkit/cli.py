@@ -59,7 +59,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         json.dump(records[0] if len(records) == 1 else records, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        print(render_table([_summary_row(r.record) for r in results]))
+        by_evaluation: dict[str, list[dict[str, Any]]] = {}
+        for r in results:
+            by_evaluation.setdefault(r.record["suite"]["evaluation"], []).append(_summary_row(r.record))
+        for evaluation, rows in by_evaluation.items():
+            print(f"\n== {evaluation} ==")
+            print(render_table(rows))
+        print()
         notes = {n for r in results for n in r.record["notes"]}
         for note in sorted(notes):
             print(f"note: {note}")
@@ -74,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _summary_row(record: dict[str, Any]) -> dict[str, Any]:
     main = record["main_metric"]
-    row = {"evaluation": record["suite"]["evaluation"], "model": record["model"]["name"]}
+    row = {"model": record["model"]["name"]}
     if record["model"].get("random_weights"):
         row["model"] += " (random weights)"
     row[main] = record["metrics"].get(main)

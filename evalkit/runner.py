@@ -47,6 +47,21 @@ class RunResult:
         return pd.DataFrame(rows)
 
 
+def seed_everything(seed: int) -> None:
+    """Same seed, same random weights and same sampling: runs are reproducible."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(seed)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -101,6 +116,7 @@ def evaluate_adapter(
     task = TASKS.get(task_name)
     device = resolve_device(runtime.device)
     started = _now()
+    seed_everything(runtime.seed)
     if hasattr(adapter, "bind"):
         adapter.bind(dataset, task_name)
     adapter.load(device, runtime.precision, channels_last=runtime.channels_last, compile=runtime.compile)

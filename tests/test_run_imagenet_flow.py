@@ -87,6 +87,8 @@ def test_limit_evaluates_exactly_the_first_n_and_runs_are_deterministic(tmp_path
 
     assert list(frame["sample_id"]) == ImageNetVal(root).sample_ids()[:5]
     assert first["metrics"] == second["metrics"]
+    again = pd.read_parquet(tmp_path / "b" / second["predictions_file"])
+    assert frame["top5"].map(list).tolist() == again["top5"].map(list).tolist()  # same random weights (seeded)
 
 
 def test_model_filter_and_several_runs_print_a_json_array(tmp_path, capsys):
