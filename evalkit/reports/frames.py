@@ -121,7 +121,7 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
     task = record.get("task") or spec.get("task")
     if not isinstance(task, str) or not task:
         raise bad("task", "missing: the record names no task")
-    model_name = model.get("name")
+    model_name = model.get("label") or model.get("name")  # the suite's label is what users call the model
     if not isinstance(model_name, str) or not model_name:
         raise bad("model.name", "missing: the record names no model")
     metrics = record.get("metrics")
@@ -207,7 +207,7 @@ def model_year(record: dict[str, Any]) -> int | None:
     spec = suite.get("spec") if isinstance(suite.get("spec"), dict) else {}
     candidates = [model.get("year")]
     for entry in spec.get("models") or []:
-        if isinstance(entry, dict) and entry.get("name") == model.get("name"):
+        if isinstance(entry, dict) and (entry.get("label") or entry.get("name")) == (model.get("label") or model.get("name")):
             candidates.append(entry.get("year"))
     candidates += [suite.get("year"), spec.get("year")]
     for year in candidates:

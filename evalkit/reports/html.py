@@ -17,7 +17,7 @@ nav{padding:10px 32px;background:#e9ecf1;font-size:14px}nav a{margin-right:18px;
 main{padding:8px 32px 40px;max-width:1400px}
 section.task{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:6px 22px 18px;margin:18px 0}
 h2{font-size:20px;border-bottom:1px solid #dde1e7;padding-bottom:6px}h3{font-size:16px;margin-top:22px}
-table{border-collapse:collapse;font-size:13px;margin:8px 0 4px}
+table{border-collapse:collapse;font-size:13px;margin:8px 0 4px}.scroll{overflow-x:auto}
 th,td{border:1px solid #dde1e7;padding:4px 9px;text-align:left;white-space:nowrap}
 th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.flag td{background:#fff4e0}tr.sig td{background:#eaf6ea}
@@ -48,7 +48,8 @@ def table(frame: pd.DataFrame, row_classes: list[str] | None = None) -> str:
     for i, row in enumerate(frame.itertuples(index=False)):
         cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
         body.append(f"<tr{cls}>" + "".join(_cell(v) for v in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            "</div>")
 
 
 def _cell(value: object) -> str:

@@ -58,7 +58,8 @@ def _board(task: str, key: str, rows: pd.DataFrame) -> Board:
     table = latest.set_index("run_id").drop(columns=["metric", "value", "ci_low", "ci_high", "is_main", "_order"])
     table["value"] = wide[main] if main in wide.columns else float("nan")
     table["ci_low"], table["ci_high"] = ci["ci_low"], ci["ci_high"]
-    metrics = [main] + sorted(c for c in wide.columns if c != main)
+    suffix = main.rsplit("_", 1)[-1]  # top1_error first shows top5_error, then the other keys
+    metrics = [main] + sorted((c for c in wide.columns if c != main), key=lambda c: (not c.endswith(suffix), c))
     for metric in metrics[1:]:
         table[f"metric:{metric}"] = wide[metric]
     table["system"] = _system_labels(table)

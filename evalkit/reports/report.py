@@ -97,13 +97,15 @@ def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, s
                     *(html.paragraph(n) for n in notes)]
     report.markdown += [f"## {board.title}\n", leaderboard.to_markdown(table), *(f"{n}\n" for n in notes)]
 
-    fig = plots.speed_accuracy_figure(board.runs, board.main_metric, board.higher_is_better, board.title)
-    saved = plots.save_figure(fig, folder / f"speed_accuracy{suffix}")
-    png = saved[0].read_bytes()
-    report.files += saved
-    report.body.append(html.figure(png, f"speed/accuracy: {board.title}",
-                                   f"Throughput against {board.main_metric}; bars are 95% CIs; runs with random weights "
-                                   "are not plotted."))
+    if len(plots.plottable_speed(board.runs)):
+        fig = plots.speed_accuracy_figure(board.runs, board.main_metric, board.higher_is_better, board.title)
+        saved = plots.save_figure(fig, folder / f"speed_accuracy{suffix}")
+        report.files += saved
+        report.body.append(html.figure(saved[0].read_bytes(), f"speed/accuracy: {board.title}",
+                                       f"Throughput against {board.main_metric}; bars are 95% CIs; runs with random "
+                                       "weights are not plotted."))
+    else:
+        report.body.append(html.paragraph("No speed/accuracy plot: no run with trained weights recorded a throughput."))
 
     if len(board.runs) >= 2:
         pairs = compare.paired_comparisons(board, n_resamples=n_resamples, seed=seed)
@@ -113,7 +115,8 @@ def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, s
         shown = compare.display_comparisons(pairs, board.higher_is_better)
         marks = ["sig" if s is True else "" for s in pairs["significant"].fillna(False)]
         text = (f"Paired bootstrap on the same samples ({n_resamples} resamples, seed {seed}); "
-                f"green rows differ significantly (p < {compare.ALPHA:g}, per pair, no multiple-test correction).")
+                f"✔ marks a significant difference (p < {compare.ALPHA:g} for that pair alone, "
+                f"no multiple-test correction).")
         report.body += [html.heading(4, "Pairwise comparisons"), html.table(shown, marks), html.paragraph(text),
                         *(html.paragraph(e) for e in excluded)]
         report.markdown += ["### Pairwise comparisons\n", leaderboard.to_markdown(shown), f"{text}\n",
