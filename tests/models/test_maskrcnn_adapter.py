@@ -187,3 +187,23 @@ def test_pretrained_v1_builds_what_torchvision_builds(tmp_path, monkeypatch):
     assert set(expected) == set(got)
     for key in expected:
         assert torch.equal(expected[key], got[key]), key
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_cuda_with_workers_matches_cpu(tiny_run, precision):
+    """On CUDA (pinned batches from 2 DataLoader workers, autocast): the same detections as on CPU."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    dataset, _, (cpu_predictions, _, _) = tiny_run
+    adapter = MODELS.get("torch-detection")(
+        factory=tiny_maskrcnn, kwargs={"box_detections_per_img": 150, "box_nms_thresh": 1.0}, label_map={1: DOG})
+    adapter.load("cuda", precision)
+    predictions = []
+    for batch in dataset.batches(dataset.select(), 2, adapter.transform(), workers=2, pin_memory=True):
+        predictions += adapter.predict(batch)
+    for got, expected in zip(predictions, cpu_predictions):
+        assert len(got) == len(expected) == 100
+        assert [r["segmentation"]["size"] for r in got] == [r["segmentation"]["size"] for r in expected]
+        tolerance = 1e-4 if precision == "fp32" else 2e-2
+        assert sorted(r["score"] for r in got) == pytest.approx(sorted(r["score"] for r in expected), abs=tolerance)
