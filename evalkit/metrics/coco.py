@@ -59,7 +59,11 @@ class CocoAP(Metric):
             self.reset()
 
     def reset(self) -> None:
-        self.state = CocoState(self.gt.category_ids if self.gt is not None else np.zeros(0, np.int64))
+        if self.gt is not None:
+            gt = self.gt
+            self.state = CocoState(gt.category_ids, [gt.category_names[c] for c in gt.category_ids.tolist()])
+        else:
+            self.state = CocoState(np.zeros(0, np.int64))
         self.box_mode: bool | None = None
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -147,20 +151,17 @@ class CocoAP(Metric):
 
     def extras(self) -> dict[str, Any]:
         precision, recall = self.arrays()
-        names = self.gt.category_names if self.gt is not None else {}
         per_cat = acc.per_category_ap(precision)
-        curve = precision[:, :, :, 0, -1]
-        mean_curve = [[_mean_valid(curve[t, r]) for r in range(curve.shape[1])] for t in range(curve.shape[0])]
+        mean_curve = _mean_over_categories(precision[:, :, :, 0, -1])
         return {
             "per_category_AP": {
-                names.get(int(c), str(int(c))): (None if math.isnan(v) else float(v))
-                for c, v in zip(self.state.category_ids, per_cat)
+                name: _none_if_nan(v) for name, v in zip(self.state.category_names, per_cat)
             },
             "pr_curve": {
                 "iou_thresholds": acc.IOU_THRESHOLDS.tolist(),
                 "recall_thresholds": acc.RECALL_THRESHOLDS.tolist(),
                 "precision": mean_curve,
-                "recall": [_mean_valid(recall[t, :, 0, -1]) for t in range(recall.shape[0])],
+                "recall": _mean_over_categories(recall[:, :, 0, -1]),
             },
         }
 
@@ -195,9 +196,16 @@ def _image_id(target: Any) -> Any:
     return int(target) if isinstance(target, (np.integer,)) else target
 
 
-def _mean_valid(values: np.ndarray) -> float | None:
-    v = values[values > -1]
-    return float(np.mean(v)) if len(v) else None
+def _mean_over_categories(values: np.ndarray) -> list[Any]:
+    """Mean over the last (category) axis of the entries > -1, None where there are none (for plots)."""
+    valid = values > -1
+    n = valid.sum(axis=-1)
+    mean = np.where(n > 0, np.where(valid, values, 0.0).sum(axis=-1) / np.maximum(n, 1), np.nan)
+    return np.vectorize(_none_if_nan, otypes=[object])(mean).tolist()
+
+
+def _none_if_nan(v: float) -> float | None:
+    return None if math.isnan(v) else float(v)
 
 
 @METRICS.register("coco-segm")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from evalkit.metrics._coco.jit import sized_kernel
+
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 MAX_DETS = np.array([1, 10, 100], np.int64)
@@ -20,7 +22,7 @@ AREA_LABELS = ("all", "small", "medium", "large")
 STAT_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel
 def accumulate(cat_offsets, sample, score, rank, match, ignore, copies, npig, thresholds, rec_thrs, max_dets):
     """precision (T,R,K,A,M) and recall (T,K,A,M) of detections sorted by (category, -score, image, rank)."""
     K, A = npig.shape

@@ -182,7 +182,7 @@ def _masks(results: list[Any], gt: GroundTruth, image: np.ndarray, box: np.ndarr
                 masks = None
     if masks is None:
         masks = rle.MaskBuffer(_pieces(segs, heights, widths, box, checker, iou_type, box_mode))
-    masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, heights, widths)
+    masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, heights, widths, work=len(heights))
     bad = np.flatnonzero(status)
     if len(bad):
         i = int(bad[0])

@@ -65,7 +65,7 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
         np.asarray(d_s, np.int64), np.asarray(d_e, np.int64), np.asarray(d_pix, np.int64),
         np.ascontiguousarray(g_box, np.float64), gt.area[ga], gt.iscrowd[ga], gt.id_nonzero[ga], g_buf,
         np.asarray(g_s, np.int64), np.asarray(g_e, np.int64), np.asarray(g_pix, np.int64),
-        use_masks, acc.IOU_THRESHOLDS, acc.AREA_RANGES,
+        use_masks, acc.IOU_THRESHOLDS, acc.AREA_RANGES, work=len(kept) + 10 * len(groups),
     )
     npig = np.zeros((len(images), K, A), np.int32)
     npig[groups // K, groups % K] = npig_groups

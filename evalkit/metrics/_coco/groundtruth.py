@@ -158,7 +158,7 @@ class GroundTruth:
                 pieces[j] = counts
         masks = rle.MaskBuffer(pieces)
         im = self.ann_image
-        masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, self.heights[im], self.widths[im])
+        masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, self.heights[im], self.widths[im], work=len(im))
         bad = np.flatnonzero(status)
         if len(bad):
             j = int(bad[0])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from evalkit.metrics._coco.jit import sized_kernel
+
 from evalkit.metrics._coco import rle
 
 
@@ -66,7 +68,7 @@ def _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
     return ious
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel
 def evaluate_groups(gd0, gd1, gg0, gg1,
                     d_box, d_area, d_buf, d_start, d_end, d_pix,
                     g_box, g_area, g_crowd, g_idnz, g_buf, g_start, g_end, g_pix,

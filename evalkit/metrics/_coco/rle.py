@@ -13,6 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 from numba import njit, prange
 
+from evalkit.metrics._coco.jit import sized_kernel
+
 OK, BAD_CHAR, BAD_COUNT, BAD_SUM = 0, 1, 2, 3
 STATUS_MESSAGES = {
     BAD_CHAR: "RLE 'counts' string has characters outside the COCO alphabet ('0'..'o')",
@@ -45,7 +47,7 @@ def decode(buf: np.ndarray, start: int, end: int, out: np.ndarray) -> int:
     return m
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel
 def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndarray, widths: np.ndarray):
     """Area, ``rleToBbox`` box and a validity status of every string, in parallel."""
     n = len(starts)
@@ -145,6 +147,7 @@ class MaskBuffer:
         self.ends = np.cumsum(lengths)
         self.starts = self.ends - lengths
         self.buf = np.frombuffer(b"".join(pieces), np.uint8) if pieces else np.zeros(0, np.uint8)
+        self.area, self.box = np.zeros(len(pieces), np.int64), np.zeros((len(pieces), 4))  # set by scan()
 
     @classmethod
     def from_strings(cls, strings: list[str]) -> "MaskBuffer":
@@ -157,6 +160,7 @@ class MaskBuffer:
         if len(joined) != int(self.ends[-1] if len(self.ends) else 0):
             raise UnicodeError("non-ASCII character in an RLE string")
         self.buf = np.frombuffer(joined, np.uint8)
+        self.area, self.box = np.zeros(len(strings), np.int64), np.zeros((len(strings), 4))
         return self
 
 

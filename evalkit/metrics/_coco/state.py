@@ -24,8 +24,9 @@ def _decode(d: dict[str, Any]) -> np.ndarray:
 class CocoState:
     """Samples are images; each holds its top-100 detections per category with match bits, and GT counts."""
 
-    def __init__(self, category_ids: np.ndarray):
+    def __init__(self, category_ids: np.ndarray, category_names: list[str] | None = None):
         self.category_ids = np.asarray(category_ids, np.int64)
+        self.category_names = list(category_names) if category_names is not None else [str(c) for c in self.category_ids.tolist()]
         self.sample_ids: list[str] = []
         self.image_ids: list[int] = []
         self._chunks: list[dict[str, np.ndarray]] = []
@@ -104,11 +105,12 @@ class CocoState:
             (len(self.category_ids), len(acc.AREA_RANGES)), np.int64)
         offsets, sample, score, rank, match, ignore = self._order()
         return acc.accumulate(offsets, sample, score, rank, match, ignore, copies, np.ascontiguousarray(npig, np.int64),
-                              acc.IOU_THRESHOLDS, acc.RECALL_THRESHOLDS, acc.MAX_DETS)
+                              acc.IOU_THRESHOLDS, acc.RECALL_THRESHOLDS, acc.MAX_DETS, work=len(sample))
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "category_ids": self.category_ids.tolist(),
+            "category_names": list(self.category_names),
             "sample_ids": list(self.sample_ids),
             "image_ids": list(self.image_ids),
             "npig": _encode(self.npig),
@@ -117,7 +119,7 @@ class CocoState:
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> "CocoState":
-        self = cls(np.asarray(state["category_ids"], np.int64))
+        self = cls(np.asarray(state["category_ids"], np.int64), state.get("category_names"))
         self.sample_ids = list(state["sample_ids"])
         self.image_ids = [int(i) for i in state["image_ids"]]
         self._npig = [_decode(state["npig"])]

@@ -1,0 +1,29 @@
+"""Serial and parallel numba builds of one kernel, picked by the size of the work.
+
+OpenMP threads spin while waiting; on a busy machine a parallel launch for a small
+input costs ten times the work itself, so small inputs take the serial build.
+"""
+from __future__ import annotations
+
+import types
+from typing import Any, Callable
+
+from numba import njit
+
+PARALLEL_MIN_WORK = 20_000
+
+
+class SizedKernel:
+    def __init__(self, fn: Callable[..., Any]):
+        twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel", fn.__defaults__, fn.__closure__)
+        twin.__qualname__ = fn.__qualname__ + "_parallel"
+        self.serial = njit(cache=True)(fn)
+        self.parallel = njit(cache=True, parallel=True)(twin)
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, *args: Any, work: int) -> Any:
+        return (self.parallel if work >= PARALLEL_MIN_WORK else self.serial)(*args)
+
+
+def sized_kernel(fn: Callable[..., Any]) -> SizedKernel:
+    return SizedKernel(fn)

@@ -1,0 +1,61 @@
+"""``evalkit score coco-segm|coco-bbox --gt GT.json --pred RESULTS.json``: COCOeval's 12 stats from files."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from evalkit.errors import InputError
+from evalkit.registry import SCORERS
+from evalkit.scoring.base import Scorer
+
+
+class _CocoScorer(Scorer):
+    iou_type: str
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--gt", required=True, help="COCO instances JSON (ground truth)")
+        parser.add_argument("--pred", required=True, help="COCO results JSON (a list of detections)")
+        parser.add_argument("--engine", default="fast", choices=["fast", "reference"],
+                            help="fast (default, identical numbers) or reference (pycocotools)")
+
+    def score(self, args: argparse.Namespace) -> dict[str, Any]:
+        from evalkit.metrics._coco.groundtruth import GroundTruth, load_json
+        from evalkit.metrics.coco import CocoBbox, CocoSegm
+
+        gt = GroundTruth(_existing(args.gt, "--gt"))
+        results = load_json(_existing(args.pred, "--pred"))
+        metric = (CocoSegm if self.iou_type == "segm" else CocoBbox)(gt=gt, engine=getattr(args, "engine", "fast"))
+        metric.add_results(results, file=args.pred)
+        del results
+        out = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),
+                             seed=int(getattr(args, "seed", 12345)))
+        row: dict[str, Any] = {"metric": self.name, "images": metric.num_samples()}
+        row.update({k: v for k, v in out.items() if k not in ("pr_curve", "per_category_AP", "ci")})
+        if getattr(args, "json", False):
+            row["per_category_AP"] = out["per_category_AP"]
+        if "ci" in out:
+            row["ci"] = out["ci"]
+        return row
+
+
+def _existing(path: str, flag: str) -> str:
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise InputError(f"{flag}: no such file", file=path)
+    return path
+
+
+@SCORERS.register("coco-segm")
+class CocoSegmScorer(_CocoScorer):
+    name = "coco-segm"
+    help = "COCO mask AP/AR (the 12 COCOeval stats, iouType='segm')"
+    iou_type = "segm"
+
+
+@SCORERS.register("coco-bbox")
+class CocoBboxScorer(_CocoScorer):
+    name = "coco-bbox"
+    help = "COCO box AP/AR (the 12 COCOeval stats, iouType='bbox')"
+    iou_type = "bbox"
