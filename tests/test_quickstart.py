@@ -1,0 +1,89 @@
+"""The README's two commands, as a user and CI run them, and the quickstart's numbers."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def readme_quickstart_commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"## Quick start.*?```bash\n(.*?)```", text, re.S).group(1)
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_quick_start_is_exactly_two_make_commands_and_ci_runs_the_test_one():
+    assert readme_quickstart_commands() == ["make demo", "make test"]
+    ci = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.M)
+
+
+@pytest.mark.parametrize("target, runs", [("demo", "evalkit run suites/quickstart.yaml"), ("test", "-m pytest -q")])
+def test_make_targets_install_everything_then_run(target, runs, tmp_path):
+    """Dry run in a fresh venv location: the target creates the venv, installs torch pins and '.[dev]', then runs."""
+    out = subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    assert "-m venv" in out and "torch==" in out and "-e '.[dev]'" in out and runs in out
+    assert out.index("-e '.[dev]'") < out.index(runs)
+
+
+@pytest.fixture(scope="module")
+def quickstart_records(tmp_path_factory) -> list[dict]:
+    """What `make demo` runs once installed."""
+    out_dir = tmp_path_factory.mktemp("results")
+    proc = subprocess.run([sys.executable, "-m", "evalkit", "run", "suites/quickstart.yaml", "--json",
+                           "--output-dir", str(out_dir), "--no-progress"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = json.loads(proc.stdout)
+    assert len(list(out_dir.glob("*.json"))) == len(records)
+    return records
+
+
+def _sources_table(path: Path) -> dict[str, float]:
+    """system → full-precision value from a SOURCES.md table (last column)."""
+    rows = {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and re.fullmatch(r"-?\d+\.\d+", cells[-1].split()[0] if cells[-1] else ""):
+            rows[cells[0]] = float(cells[-1].split()[0])
+    return rows
+
+
+def test_quickstart_bleu_equals_sacrebleu_full_precision_values(quickstart_records):
+    expected = _sources_table(REPO / "data" / "quickstart" / "wmt17_en_de" / "SOURCES.md")
+    bleu = {r["model"]["name"]: r["metrics"]["BLEU"] for r in quickstart_records if r["task"] == "translation"}
+    assert len(bleu) >= 4
+    for label, value in bleu.items():
+        system = next(s for s in expected if s.startswith(label + "."))
+        assert round(value, 6) == expected[system], label
+    signature = next(r for r in quickstart_records if r["task"] == "translation")["details"]["bleu"]["signature"]
+    assert "tok:13a" in signature and "smooth:exp" in signature
+
+
+def test_quickstart_random_weights_are_said_plainly(quickstart_records):
+    (imagenet,) = [r for r in quickstart_records if r["task"] == "imagenet"]
+    assert imagenet["model"]["random_weights"] is True
+    assert any("random" in n and "chance" in n for n in imagenet["notes"])
+    assert imagenet["timing"]["throughput"] > 0
+
+
+def test_quickstart_table_says_random_weights(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "evalkit", "run", "suites/quickstart.yaml", "--model",
+                           "resnet18-random", "--limit", "4", "--output-dir", str(tmp_path), "--no-progress"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "(random weights)" in proc.stdout and "chance" in proc.stdout
+
+
+def test_imagenet_suite_fails_fast_naming_the_path(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "evalkit", "run", "suites/imagenet.yaml", "--data-root",
+                           str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert str(tmp_path / "imagenet" / "val") in proc.stderr
