@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evalkit.datasets.base import DatasetLoader
+from evalkit.distributed import is_main_process
 from evalkit.models.base import ModelAdapter
 from evalkit.records import record_stem, save_run
 from evalkit.runner import RunResult, _merge_columns, _state, evaluate_adapter
@@ -54,7 +55,7 @@ def evaluate(
                                             metric_specs=specs, runtime=runtime_options)
     record["suite"] = {"name": name, "path": None, "sha256": None, "evaluation": name, "spec": None}
     result = RunResult(record, live_metrics)
-    if output_dir is not None:
+    if output_dir is not None and is_main_process():
         stem = record_stem(name, name, adapter.display_name(), record["run_id"])
         result.path = save_run(Path(output_dir), stem, record, _merge_columns(live_metrics),
                                {m.name: _state(m) for m in live_metrics})

@@ -30,11 +30,25 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true",
                    help="print the run records as JSON on stdout (one object, or an array) and nothing else")
+    p.add_argument("--shard", metavar="I/N",
+                   help="evaluate only contiguous shard I of N (0-based, for job arrays) and write a partial "
+                        "state file; 'evalkit merge' combines the N files into the record of a single run")
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from evalkit import distributed
+
+    try:
+        return _run(args)
+    finally:
+        distributed.shutdown()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from evalkit.distributed import is_main_process
     from evalkit.runner import run_suite
+    from evalkit.shards import parse_shard
     from evalkit.suite import load_suite
 
     suite = load_suite(args.suite, data_root=args.data_root)
@@ -53,7 +67,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         missing = [m for m in args.model if m not in known]
         if missing:
             raise EvalkitError(f"--model {missing[0]!r} is not in {args.suite} (models: {', '.join(sorted(known))})")
-    results = run_suite(suite, output_dir=args.output_dir, models=args.model)
+    shard = parse_shard(args.shard) if args.shard else None
+    results = run_suite(suite, output_dir=args.output_dir, models=args.model, shard=shard)
+    if not is_main_process():
+        return 0
+    if shard is not None:
+        for r in results:
+            print(f"part: {r.path}" if r.path else f"part of {r.record['model']['name']}: not written")
+        print(f"merge all {shard[1]} shards with: evalkit merge PARTS... --output-dir DIR")
+        return 0
+    print_results(results, args)
+    return 0
+
+
+def print_results(results: Sequence[Any], args: argparse.Namespace) -> None:
+    """The records as JSON (``--json``), or a table per evaluation with notes and input-pipeline hints."""
     if args.json:
         records = [r.record for r in results]
         json.dump(records[0] if len(records) == 1 else records, sys.stdout, indent=2, ensure_ascii=False)
@@ -75,6 +103,22 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "time waiting for data; raise runtime.workers (--workers) or enable pin_memory", file=sys.stderr)
         if args.output_dir:
             print(f"records: {args.output_dir}/ ({len(results)} written)")
+
+
+def _add_merge(sub: Any) -> None:
+    p = sub.add_parser("merge", help="combine the partial state files of 'run --shard I/N' into run records",
+                       description="Merge the partial state files of every shard of a run into the record that a "
+                                   "single run gives (same metrics). Files of several runs may be mixed.")
+    p.add_argument("parts", type=Path, nargs="+", metavar="PART", help="*.part.json.gz files, all N shards")
+    p.add_argument("--output-dir", type=Path, default=Path("results"), help="where records go (default results/)")
+    p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
+    p.set_defaults(func=cmd_merge)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from evalkit.runner import merge_part_files
+
+    print_results(merge_part_files(args.parts, args.output_dir), args)
     return 0
 
 
@@ -149,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_score(sub)
     _add_list(sub)
+    _add_merge(sub)
     _add_optional_commands(sub)
     return parser
 

@@ -1,6 +1,7 @@
 """The batch loop shared by every task: dataset → model adapter → metrics, timed, recorded."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import sys
@@ -8,8 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from evalkit import distributed, shards
 from evalkit.datasets.base import DatasetLoader
 from evalkit.environment import describe_environment
+from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.models.base import ModelAdapter, resolve_device
 from evalkit.records import SCHEMA, record_stem, save_run
@@ -112,19 +115,68 @@ def evaluate_adapter(
     shard: tuple[int, int] | None = None,
     desc: str = "",
 ) -> tuple[dict[str, Any], list[Metric]]:
-    """Run one model on one dataset; returns the record body (without suite/paths) and the metrics."""
-    task = TASKS.get(task_name)
-    device = resolve_device(runtime.device)
+    """Run one model on one dataset; returns the record body (without suite/paths) and the metrics.
+
+    In a process group each rank evaluates its own contiguous shard; rank 0 merges the metric
+    states and every rank returns the same record (the merged metrics only on rank 0).
+    """
     started = _now()
-    seed_everything(runtime.seed)
-    if hasattr(adapter, "bind"):
-        adapter.bind(dataset, task_name)
-    adapter.load(device, runtime.precision, channels_last=runtime.channels_last, compile=runtime.compile)
-    metrics = build_metrics(metric_specs, dataset)
-    indices = dataset.select(runtime.limit, shard)
-    timing, skipped = run_loop(dataset, adapter, metrics, runtime, device, indices, desc)
-    timing.update(device=device, precision=runtime.precision, batch_size=runtime.batch_size,
-                  workers=runtime.workers, channels_last=runtime.channels_last, compile=runtime.compile)
+    device = resolve_device(runtime.device)
+    ctx = distributed.context(device)
+    if ctx is not None and shard is not None:
+        raise InputError("--shard splits a run for job arrays; it cannot be combined with a process group")
+    if ctx is not None:
+        device, shard = ctx.device(device), (ctx.rank, ctx.world_size)
+    make_metrics = lambda: build_metrics(metric_specs, dataset)  # noqa: E731
+
+    def local() -> tuple[list[Metric], dict[str, Any], list[str]]:
+        seed_everything(runtime.seed)
+        if hasattr(adapter, "bind"):
+            adapter.bind(dataset, task_name)
+        adapter.load(device, runtime.precision, channels_last=runtime.channels_last, compile=runtime.compile)
+        metrics = make_metrics()
+        timing, skipped = run_loop(dataset, adapter, metrics, runtime, device, dataset.select(runtime.limit, shard),
+                                   desc)
+        timing.update(device=device, precision=runtime.precision, batch_size=runtime.batch_size,
+                      workers=runtime.workers, channels_last=runtime.channels_last, compile=runtime.compile)
+        return metrics, timing, skipped
+
+    if ctx is None:
+        metrics, timing, skipped = local()
+        return build_record(task_name, dataset, model_description(adapter), metrics, timing, skipped, runtime,
+                            shard, started, describe_environment(device)), metrics
+    parts = distributed.gather_to_main(ctx, lambda: shards.local_part(*local()))
+    merged: list[Metric] = []
+
+    def finish() -> dict[str, Any]:
+        assert parts is not None
+        merged.extend(shards.merge_metrics(make_metrics, parts))
+        return build_record(task_name, dataset, model_description(adapter), merged,
+                            shards.merge_timings([p["timing"] for p in parts]),
+                            [i for p in parts for i in p["skipped"]], runtime, None, started,
+                            describe_environment(device))
+
+    return distributed.share_from_main(ctx, finish), merged
+
+
+def model_description(adapter: ModelAdapter) -> dict[str, Any]:
+    model_info = adapter.describe()
+    for key in ("year", "label"):
+        if key in adapter.options:
+            model_info[key] = adapter.options[key]
+    return model_info
+
+
+def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, Any], metrics: list[Metric],
+                 timing: dict[str, Any], skipped: list[str], runtime: Runtime, shard: tuple[int, int] | None,
+                 started: dt.datetime, environment: dict[str, Any], num_skipped: int | None = None
+                 ) -> dict[str, Any]:
+    """The record body from finished metrics: one place, whether the states came from one process or many.
+
+    ``num_skipped`` counts skipped samples when ``skipped`` lists only the first ones (merged shard files).
+    """
+    num_skipped = len(skipped) if num_skipped is None else num_skipped
+    task = TASKS.get(task_name)
     scalars: dict[str, float] = {}
     cis: dict[str, list[float]] = {}
     details: dict[str, Any] = {}
@@ -136,14 +188,10 @@ def evaluate_adapter(
                 scalars[key] = float(value)
             else:
                 details.setdefault(metric.name, {})[key] = value
-    model_info = adapter.describe()
-    for key in ("year", "label"):
-        if key in adapter.options:
-            model_info[key] = adapter.options[key]
     notes = [RANDOM_WEIGHTS_NOTE] if model_info.get("random_weights") else []
     if skipped:
-        notes.append(f"{len(skipped)} samples skipped as unreadable (skip_corrupt): first {skipped[0]!r}")
-    record = {
+        notes.append(f"{num_skipped} samples skipped as unreadable (skip_corrupt): first {skipped[0]!r}")
+    return {
         "schema": SCHEMA,
         "run_id": f"{started.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}",
         "started_at": started.isoformat(timespec="milliseconds"),
@@ -153,22 +201,25 @@ def evaluate_adapter(
         "higher_is_better": task.higher_is_better,
         "model": model_info,
         "dataset": {**dataset.describe(), "num_evaluated": sum(m.num_samples() for m in metrics[:1]),
-                    "num_skipped": len(skipped), "skipped_ids": skipped[:100], "limit": runtime.limit,
+                    "num_skipped": num_skipped, "skipped_ids": skipped[:100], "limit": runtime.limit,
                     "shard": list(shard) if shard else None},
         "metrics": scalars,
         "ci": cis,
         "details": details,
         "metric_names": [m.name for m in metrics],
         "timing": timing,
-        "environment": describe_environment(device),
+        "environment": environment,
         "notes": notes,
     }
-    return record, metrics
 
 
 def run_evaluation(suite: Suite, evaluation: Evaluation, output_dir: Path | None,
                    models: Iterable[str] | None = None, shard: tuple[int, int] | None = None) -> list[RunResult]:
-    """Every selected model of one evaluation; the dataset is opened (and checked) before any model."""
+    """Every selected model of one evaluation; the dataset is opened (and checked) before any model.
+
+    With ``shard`` each run writes a partial state file (``evalkit merge`` makes the record); in a
+    process group only rank 0 writes.
+    """
     dataset = DATASETS.get(evaluation.dataset.name)(**evaluation.dataset.options)
     wanted = set(models) if models else None
     results = []
@@ -177,19 +228,59 @@ def run_evaluation(suite: Suite, evaluation: Evaluation, output_dir: Path | None
         label = adapter.display_name()
         if wanted is not None and label not in wanted and component.name not in wanted:
             continue
+        specs = [(m.name, m.options) for m in evaluation.metrics]
         record, metrics = evaluate_adapter(
-            task_name=evaluation.task, dataset=dataset, adapter=adapter,
-            metric_specs=[(m.name, m.options) for m in evaluation.metrics], runtime=evaluation.runtime,
-            shard=shard, desc=f"{evaluation.name}/{label}",
+            task_name=evaluation.task, dataset=dataset, adapter=adapter, metric_specs=specs,
+            runtime=evaluation.runtime, shard=shard, desc=f"{evaluation.name}/{label}",
         )
-        record["suite"] = {"name": suite.name, "path": str(suite.path) if suite.path else None,
-                           "sha256": suite.sha256, "evaluation": evaluation.name, "spec": evaluation.spec}
+        record["suite"] = suite_description(suite, evaluation)
         result = RunResult(record, metrics)
-        if output_dir is not None:
-            stem = record_stem(suite.name, evaluation.name, label, record["run_id"])
-            per_sample = _merge_columns(metrics)
-            state = {m.name: _state(m) for m in metrics}
-            result.path = save_run(output_dir, stem, record, per_sample, state)
+        if output_dir is not None and shard is not None:
+            part = {"shard": list(shard), "run": {**record, "dataset_component": dataclasses.asdict(evaluation.dataset),
+                                                  "metric_specs": specs, "runtime": dataclasses.asdict(evaluation.runtime)},
+                    **shards.local_part(metrics, record["timing"], record["dataset"]["skipped_ids"])}
+            result.path = shards.write_part(
+                Path(output_dir) / shards.part_file_name(suite.name, evaluation.name, label, shard), part)
+        elif output_dir is not None and distributed.is_main_process():
+            result.path = save_result(output_dir, suite.name, evaluation.name, label, record, metrics)
+        results.append(result)
+    return results
+
+
+def suite_description(suite: Suite, evaluation: Evaluation) -> dict[str, Any]:
+    return {"name": suite.name, "path": str(suite.path) if suite.path else None,
+            "sha256": suite.sha256, "evaluation": evaluation.name, "spec": evaluation.spec}
+
+
+def save_result(output_dir: Path, suite_name: str, evaluation_name: str, label: str, record: dict[str, Any],
+                metrics: list[Metric]) -> Path:
+    stem = record_stem(suite_name, evaluation_name, label, record["run_id"])
+    return save_run(output_dir, stem, record, _merge_columns(metrics), {m.name: _state(m) for m in metrics})
+
+
+def merge_part_files(paths: Sequence[Path], output_dir: Path) -> list[RunResult]:
+    """``evalkit merge``: the records a single run would give, from the partial state files of every shard."""
+    results = []
+    for parts in shards.group_parts(paths):
+        run = parts[0]["run"]
+        component = run["dataset_component"]
+        dataset = DATASETS.get(component["name"])(**component["options"])
+        if dataset.fingerprint() != run["dataset"]["fingerprint"]:
+            raise InputError(f"the data set at {run['dataset']['root']} changed since the shards ran "
+                             "(its sample ids differ)", field="dataset.fingerprint")
+        specs = [(name, options) for name, options in run["metric_specs"]]
+        metrics = shards.merge_metrics(lambda: build_metrics(specs, dataset), parts)
+        runtime = Runtime(**run["runtime"])
+        record = build_record(run["task"], dataset, run["model"], metrics,
+                              shards.merge_timings([p["timing"] for p in parts]),
+                              [i for p in parts for i in p["skipped"]], runtime, None,
+                              dt.datetime.fromisoformat(min(p["run"]["started_at"] for p in parts)),
+                              run["environment"], sum(p["run"]["dataset"]["num_skipped"] for p in parts))
+        record["suite"] = run["suite"]
+        record["notes"].append(f"merged from {len(parts)} shard files")
+        result = RunResult(record, metrics)
+        result.path = save_result(output_dir, run["suite"]["name"], run["suite"]["evaluation"],
+                                  run["model"]["name"], record, metrics)
         results.append(result)
     return results
 

@@ -1,0 +1,129 @@
+"""Combining the pieces of a split run: metric states, clocks, and the partial state files of ``--shard I/N``.
+
+Ranks of a process group and shards of a job array produce the same thing, a :data:`Part`
+(``{"states": [state_dict per metric], "timing": {...}, "skipped": [...]}``); merging parts in
+shard order gives exactly the metrics of one process that saw every sample.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from evalkit.errors import InputError
+from evalkit.metrics.base import Metric
+from evalkit.records import safe_name, write_atomic
+
+PART_SCHEMA = "evalkit.part/1"
+Part = dict[str, Any]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` (0-based I, as SLURM_ARRAY_TASK_ID with ``--array=0-(N-1)``) → ``(I, N)``."""
+    try:
+        index, count = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise InputError(f"--shard takes I/N (for example 0/4), got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise InputError(f"--shard {text}: need N >= 1 and 0 <= I < N")
+    return index, count
+
+
+def local_part(metrics: Sequence[Metric], timing: dict[str, Any], skipped: list[str]) -> Part:
+    return {"states": [m.state_dict() for m in metrics], "timing": timing, "skipped": list(skipped)}
+
+
+def merge_metrics(make_metrics: Callable[[], list[Metric]], parts: Sequence[Part]) -> list[Metric]:
+    """Fresh metrics with every part's state merged in part order (= sample order for contiguous shards)."""
+    merged = make_metrics()
+    for part in parts:
+        pieces = make_metrics()
+        if len(part["states"]) != len(pieces):
+            raise InputError(f"a part holds {len(part['states'])} metric states, the run has {len(pieces)} metrics")
+        for target, piece, state in zip(merged, pieces, part["states"]):
+            piece.load_state_dict(state)
+            target.merge(piece)
+    return merged
+
+
+def merge_timings(timings: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Total throughput (all samples over the slowest rank's wall time) plus each rank's own clocks.
+
+    Latency percentiles cannot be merged from summaries; the top level keeps rank 0's, ``ranks`` has all.
+    """
+    if len(timings) == 1:
+        return dict(timings[0])
+    samples = sum(t["timed_samples"] for t in timings)
+    wall = max(t["wall_s"] for t in timings)
+    waits = sum(t["data_wait_s"] for t in timings)
+    computes = sum(t["compute_s"] for t in timings)
+    gpu = [t["peak_gpu_memory_bytes"] for t in timings if t.get("peak_gpu_memory_bytes") is not None]
+    return {
+        **timings[0],
+        "timed_batches": sum(t["timed_batches"] for t in timings),
+        "timed_samples": samples,
+        "wall_s": wall,
+        "throughput": samples / wall if wall > 0 else None,
+        "data_wait_s": waits,
+        "compute_s": computes,
+        "data_wait_fraction": waits / (waits + computes) if waits + computes > 0 else None,
+        "peak_gpu_memory_bytes": max(gpu) if gpu else None,
+        "peak_host_rss_bytes": max(t["peak_host_rss_bytes"] for t in timings),
+        "world_size": len(timings),
+        "ranks": [{"rank": i, **{k: t.get(k) for k in ("device", "timed_samples", "wall_s", "throughput",
+                                                         "data_wait_fraction", "latency_ms")}}
+                  for i, t in enumerate(timings)],
+    }
+
+
+def part_file_name(suite: str, evaluation: str, model: str, shard: tuple[int, int]) -> str:
+    index, count = shard
+    return "__".join(safe_name(p) for p in (suite, evaluation, model)) + f"__shard-{index}-of-{count}.part.json.gz"
+
+
+def write_part(path: Path, part: Part) -> Path:
+    """A partial state file: JSON (NaN kept, so states round-trip exactly), gzip, written atomically."""
+    payload = gzip.compress(json.dumps({"schema": PART_SCHEMA, **part}).encode("utf-8"), mtime=0)
+    return write_atomic(path, lambda f: f.write(payload), binary=True)
+
+
+def read_part(path: Path) -> Part:
+    try:
+        data = json.loads(gzip.decompress(Path(path).read_bytes()))
+    except (OSError, EOFError, ValueError) as err:
+        raise InputError(f"not a readable partial state file: {err}", file=path) from None
+    if not isinstance(data, dict) or data.get("schema") != PART_SCHEMA:
+        raise InputError(f"not an evalkit partial state file (schema {PART_SCHEMA!r})", file=path, field="schema")
+    for key in ("shard", "run", "states", "timing", "skipped"):
+        if key not in data:
+            raise InputError("partial state file is incomplete", file=path, field=key)
+    return data
+
+
+def group_parts(paths: Sequence[Path]) -> list[list[Part]]:
+    """Parts grouped by run (suite, evaluation, model), each group complete and in shard order."""
+    groups: dict[str, dict[int, tuple[Path, Part]]] = {}
+    counts: dict[str, int] = {}
+    for path in paths:
+        part = read_part(path)
+        run = part["run"]
+        key = json.dumps([run["suite"].get("sha256"), run["suite"].get("evaluation"), run["model"]["name"],
+                          run["dataset"].get("fingerprint")])
+        index, count = part["shard"]
+        if counts.setdefault(key, count) != count:
+            raise InputError(f"shard {index}/{count} does not match the other parts' N={counts[key]}",
+                             file=path, field="shard")
+        if index in groups.setdefault(key, {}):
+            raise InputError(f"shard {index}/{count} given twice (also {groups[key][index][0]})",
+                             file=path, field="shard")
+        groups[key][index] = (path, part)
+    out = []
+    for key, shards in groups.items():
+        missing = sorted(set(range(counts[key])) - set(shards))
+        if missing:
+            run = next(iter(shards.values()))[1]["run"]
+            raise InputError(f"{run['suite'].get('evaluation')}/{run['model']['name']}: shards "
+                             f"{', '.join(f'{i}/{counts[key]}' for i in missing)} are missing")
+        out.append([shards[i][1] for i in range(counts[key])])
+    return out
