@@ -46,7 +46,8 @@ def write_over_years(task: str, records: pd.DataFrame | None, out: str | Path,
     table = over_years_table(task, records, history_csvs)
     title = "ImageNet" if task == "imagenet" else task
     fig = plots.over_years_figure(table, title, table.attrs["metrics"],
-                                  human_top5=years.HUMAN_TOP5_ERROR if task == "imagenet" else None)
+                                  human_top5=years.HUMAN_TOP5_ERROR if task == "imagenet" else None,
+                                  higher_is_better=_directions(records, task))
     files = plots.save_figure(fig, out / "over_years")
     png = files[0].read_bytes()
     files.append(atomic_write_text(out / "over_years.csv", table.to_csv(index=False)))

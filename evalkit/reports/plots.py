@@ -49,9 +49,10 @@ def _metadata(fmt: str) -> dict[str, object]:
 
 
 def over_years_figure(table: pd.DataFrame, title: str, metrics: list[str] | None = None,
-                      human_top5: float | None = None) -> Figure:
+                      human_top5: float | None = None, higher_is_better: dict[str, bool] | None = None) -> Figure:
     """One panel per metric: every entry as a point, winners joined by a line, the user's runs labelled."""
     metrics = metrics or list(dict.fromkeys(table["metric"]))
+    directions = higher_is_better or {}
     fig, axes = plt.subplots(1, len(metrics), figsize=(6.4 * len(metrics), 5.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         rows = table[table["metric"] == metric]
@@ -68,12 +69,12 @@ def over_years_figure(table: pd.DataFrame, title: str, metrics: list[str] | None
             x = best["year"] + best["kind"].map(DODGE)
             ax.plot(x, best["value"], color="black", linewidth=1.4, zorder=1, label="competition winners",
                     gid="winners")
-            for xi, (_, row) in zip(x, best.iterrows()):
-                ax.annotate(row["label"], (xi, row["value"]), xytext=(-3, -4), textcoords="offset points",
-                            fontsize=7, color="0.2", ha="right", va="top")
-        for _, row in rows[rows["kind"] == years.RUN].iterrows():
-            ax.annotate(row["label"], (row["year"], row["value"]), xytext=(7, -11), textcoords="offset points",
-                        fontsize=8, color=STYLES[(years.RUN, row["status"])]["color"], fontweight="bold")
+            higher = directions.get(metric, not metric.endswith("error"))
+            for xi, (_, row) in zip(x, best.iterrows()):  # winners are the edge of the cloud: label outside it
+                ax.annotate(row["label"], (xi, row["value"]), xytext=(-3, 4 if higher else -4),
+                            textcoords="offset points", fontsize=7, color="0.2", ha="right",
+                            va="bottom" if higher else "top")
+        _label_runs(ax, rows[rows["kind"] == years.RUN])
         if human_top5 is not None and metric == "top5_error":
             ax.axhline(human_top5, color="tab:purple", linestyle="--", linewidth=1,
                        label=f"human estimate {human_top5:g}% (Russakovsky et al.)", gid="human")
@@ -83,9 +84,25 @@ def over_years_figure(table: pd.DataFrame, title: str, metrics: list[str] | None
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper right")
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def _label_runs(ax, runs: pd.DataFrame) -> None:
+    """Name each run beside its star, pushing labels of one year apart so that they stay readable."""
+    low, high = ax.get_ylim()
+    gap = 0.045 * (max(high, runs["value"].max() if len(runs) else high) - min(low, 0))
+    for _, year_runs in runs.groupby("year"):
+        placed = float("-inf")
+        for _, row in year_runs.sort_values("value").iterrows():
+            placed = max(row["value"], placed + gap)
+            color = STYLES[(years.RUN, row["status"])]["color"]
+            moved = placed - row["value"] > gap / 4
+            ax.annotate(row["label"], (row["year"], row["value"]), xytext=(9, placed),
+                        textcoords=("offset points", "data"), fontsize=8, va="center", fontweight="bold", color=color,
+                        arrowprops=dict(arrowstyle="-", color=color, linewidth=0.6, shrinkA=0, shrinkB=4)
+                        if moved else None)
 
 
 def plottable_speed(board: pd.DataFrame) -> pd.DataFrame:
