@@ -1,4 +1,4 @@
-"""The COCO suites: the bundled fake-results suite gives cocoapi's published stats; val2017 fails clearly without data."""
+"""COCO suites: the bundled fake-results suite gives cocoapi's published stats; val2017 fails clearly without data."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -90,7 +90,7 @@ class RecordChecker:
         return self.get(data, key, "(top level)", lambda v: isinstance(v, list), "a list")
 
 
-def _is_bbox(value: Any) -> bool:
+def is_bbox(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 4 and all(is_number(v) for v in value)
 
 
@@ -141,7 +141,7 @@ def check_instances(data: Any, file: Path, require_file_names: bool = True) -> N
         category_id = check.get(ann, "category_id", record, is_int, "an integer category id")
         if category_id not in category_ids:
             check.fail(f"category id {category_id} is not in 'categories'", record, "category_id")
-        check.get(ann, "bbox", record, _is_bbox, "[x, y, width, height] of 4 finite numbers")
+        check.get(ann, "bbox", record, is_bbox, "[x, y, width, height] of 4 finite numbers")
         check.get(ann, "area", record, lambda v: is_number(v) and v >= 0, "a non-negative number")
         if "iscrowd" in ann:
             check.get(ann, "iscrowd", record, lambda v: is_int(v) and v in (0, 1), "0 or 1")

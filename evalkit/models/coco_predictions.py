@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evalkit.datasets.coco import RecordChecker, _is_bbox, is_int, is_number, read_json
+from evalkit.datasets.coco import RecordChecker, is_bbox, is_int, is_number, read_json
 from evalkit.errors import InputError
 from evalkit.models.predictions import prediction_format
 
@@ -41,7 +41,7 @@ def check_result(result: Any, checker: RecordChecker, record: str) -> dict[str, 
     if "segmentation" not in result and "bbox" not in result:
         checker.fail("a detection needs 'segmentation' (RLE) or 'bbox' ([x, y, width, height])", record)
     if "bbox" in result:
-        checker.get(result, "bbox", record, _is_bbox, "[x, y, width, height] of 4 finite numbers")
+        checker.get(result, "bbox", record, is_bbox, "[x, y, width, height] of 4 finite numbers")
     if "segmentation" in result:
         checker.get(result, "segmentation", record, _is_rle,
                     "an RLE object {'size': [height, width], 'counts': string or list of ints} (not polygons)")

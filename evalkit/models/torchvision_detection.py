@@ -49,7 +49,8 @@ class TorchDetection(TorchModuleAdapter):
     tasks = ("coco",)
 
     def __init__(self, factory: str | Callable[..., Any] | None = None, kwargs: dict[str, Any] | None = None,
-                 label_map: Any = None, max_detections: int = MAX_DETECTIONS, mask_threshold: float = MASK_THRESHOLD, **options: Any):
+                 label_map: Any = None, max_detections: int = MAX_DETECTIONS,
+                 mask_threshold: float = MASK_THRESHOLD, **options: Any):
         super().__init__(factory=factory if isinstance(factory, str) else getattr(factory, "__qualname__", None),
                          max_detections=max_detections, mask_threshold=mask_threshold, **options)
         self.factory = factory

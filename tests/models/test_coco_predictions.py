@@ -10,7 +10,7 @@ from _cocoeval_stats import cocoeval_stats
 from conftest import shared_file
 from evalkit.datasets.coco import CocoInstances
 from evalkit.errors import InputError
-from evalkit.registry import METRICS, MODELS
+from evalkit.registry import MODELS
 
 # cocoapi results/val2014_fake_eval_res.txt at full precision (faster_coco_eval's test), from SOURCES.md
 PUBLISHED = {
@@ -49,21 +49,6 @@ def test_fake_results_give_published_stats(gt_100, kind):
     results = [r for p in predictions for r in p]
     assert len(results) == 734
     assert cocoeval_stats(gt_100.coco_gt, results, kind) == pytest.approx(PUBLISHED[kind], abs=1e-12)
-
-
-@pytest.mark.parametrize("kind", ["segm", "bbox"])
-def test_metric_equals_pycocotools(gt_100, kind):
-    if f"coco-{kind}" not in METRICS:
-        pytest.skip(f"metric coco-{kind} not written yet")
-    predictions, targets = run_predictions(
-        gt_100, shared_file("coco_mask", f"cocoapi_instances_val2014_fake{kind}100_results.json"))
-    metric = METRICS.get(f"coco-{kind}")()
-    metric.bind(gt_100)
-    for start in range(0, 100, 16):
-        metric.update(predictions[start:start + 16], targets[start:start + 16],
-                      [str(t) for t in targets[start:start + 16]])
-    expected = cocoeval_stats(gt_100.coco_gt, [r for p in predictions for r in p], kind)
-    assert list(metric.aggregate().values()) == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.fixture
