@@ -1,0 +1,41 @@
+"""evalkit.evaluate on live objects gives the same numbers as a direct computation."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from timm.utils import accuracy
+from torch.utils.data import DataLoader, TensorDataset
+
+import evalkit
+
+
+@pytest.fixture()
+def live():
+    torch.manual_seed(0)
+    x, y = torch.randn(50, 3, 8, 8), torch.randint(0, 7, (50,))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 7)).eval()
+    with torch.no_grad():
+        top1, top5 = accuracy(model(x), y, topk=(1, 5))
+    return model, x, y, top1.item(), top5.item()
+
+
+def test_dataset_and_dataloader_give_timm_numbers(live):
+    model, x, y, top1, top5 = live
+    for data in (TensorDataset(x, y), DataLoader(TensorDataset(x, y), batch_size=9)):
+        result = evalkit.evaluate(model, data, metrics=["topk"], batch_size=8)
+        assert result.scores["top1_accuracy"] == pytest.approx(top1, rel=1e-6)
+        assert result.scores["top5_error"] == pytest.approx(100 - top5, rel=1e-6)
+        assert result.record["dataset"]["num_evaluated"] == 50
+
+
+def test_api_writes_the_same_record_as_the_cli(live, tmp_path):
+    model, x, y, *_ = live
+    result = evalkit.evaluate(model, TensorDataset(x, y), output_dir=tmp_path, name="my-study", ci=True, limit=20)
+    saved = json.loads(result.path.read_text())
+    assert saved["metrics"] == result.scores and saved["dataset"]["num_evaluated"] == 20
+    low, high = saved["ci"]["top1_error"]
+    assert low <= saved["metrics"]["top1_error"] <= high
+    frame = result.to_pandas()
+    assert set(frame["metric"]) >= {"top1_error", "top5_error"} and frame["ci_low"].notna().any()
