@@ -6,6 +6,7 @@ and listed in ``df.attrs["skipped"]`` so a report can say what it ignored.
 """
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -65,8 +66,6 @@ def load_records(path: str | Path) -> pd.DataFrame:
 
 def to_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write the frame as Parquet, atomically (``attrs`` are not part of the file)."""
-    import io
-
     buffer = io.BytesIO()
     plain = frame.copy()
     plain.attrs = {}
@@ -82,6 +81,8 @@ def _read_json(file: Path) -> Any:
 
 
 class _Unreadable:
+    """Marks a file that is not JSON at all, with the parser's reason."""
+
     def __init__(self, why: str):
         self.why = why
 
