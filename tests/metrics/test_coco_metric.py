@@ -1,0 +1,143 @@
+"""COCO AP on the cocoapi demo data: the published stats, pycocotools run here, and input errors."""
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import shared_file
+
+from evalkit.errors import InputError
+from evalkit.metrics._coco.accumulate import STAT_KEYS
+from evalkit.metrics._coco.reference import reference_stats, run_cocoeval
+from evalkit.metrics.coco import CocoBbox, CocoSegm, coco_evaluate
+from evalkit.registry import METRICS
+
+# cocoapi results/val2014_fake_eval_res.txt at full precision (SOURCES.md; faster_coco_eval's test oracle)
+PUBLISHED = {
+    "segm": [0.3195452758576433, 0.5622883972521636, 0.29892653412086784, 0.3873740315997838,
+             0.31018272403369485, 0.3269339071005138, 0.2682297225711534, 0.41544868114906375,
+             0.4168394992198818, 0.4694498622754236, 0.37675922666197265, 0.3814715099715099],
+    "bbox": [0.5045806987249628, 0.6969727247299577, 0.5729816669904824, 0.5856257209410443,
+             0.5193996948036719, 0.5013978986347466, 0.38681277964578054, 0.5936795762842003,
+             0.595352982877607, 0.6398109626113442, 0.5664205978994309, 0.5642905982905982],
+}
+RESULTS = {"segm": "cocoapi_instances_val2014_fakesegm100_results.json",
+           "bbox": "cocoapi_instances_val2014_fakebbox100_results.json"}
+
+
+def _load(iou_type: str) -> tuple[dict, list]:
+    gt = json.loads(shared_file("coco_mask", "instances_val2014_100.json").read_text())
+    return gt, json.loads(shared_file("coco_mask", RESULTS[iou_type]).read_text())
+
+
+@pytest.fixture(scope="module", params=["segm", "bbox"])
+def case(request):
+    gt, results = _load(request.param)
+    return request.param, gt, results, reference_stats(gt, results, request.param)
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_published_stats_and_pycocotools(case, engine: str) -> None:
+    iou_type, gt, results, reference = case
+    got = coco_evaluate(gt, results, iou_type, engine=engine)
+    assert {k: got[k] for k in STAT_KEYS} == reference
+    for key, published in zip(STAT_KEYS, PUBLISHED[iou_type]):
+        assert got[key] == pytest.approx(published, rel=1e-15, abs=0), key
+
+
+def test_arrays_equal_pycocotools_eval(case) -> None:
+    iou_type, gt, results, _ = case
+    metric = METRICS.get(f"coco-{iou_type}")(gt=gt)
+    metric.add_results(results)
+    precision, recall = metric.arrays()
+    ev = run_cocoeval(gt, results, iou_type)
+    assert np.array_equal(precision, ev.eval["precision"])
+    assert np.array_equal(recall, ev.eval["recall"])
+    per_cat = metric.extras()["per_category_AP"]
+    names = {c["id"]: c["name"] for c in gt["categories"]}
+    for k, cat in enumerate(ev.params.catIds):
+        p = ev.eval["precision"][:, :, k, 0, -1]
+        expected = float(np.mean(p[p > -1])) if (p > -1).any() else None
+        assert per_cat[names[cat]] == expected
+
+
+def test_per_image_updates_and_bind_equal_file_evaluation(case) -> None:
+    iou_type, gt, results, reference = case
+    dataset = SimpleNamespace(coco_gt=gt, annotation_file=None)
+    metric = METRICS.get(f"coco-{iou_type}")()
+    metric.bind(dataset)
+    image_ids = sorted(im["id"] for im in gt["images"])[::-1]  # any order: images are sorted by id inside
+    by_image = {i: [] for i in image_ids}
+    for r in results:
+        by_image[r["image_id"]].append(r)
+    for start in range(0, len(image_ids), 7):
+        chunk = image_ids[start : start + 7]
+        metric.update([by_image[i] for i in chunk], chunk, [str(i) for i in chunk])
+    assert metric.aggregate() == reference
+    columns = metric.per_sample()
+    assert len(columns["sample_id"]) == metric.num_samples() == len(gt["images"])
+    assert int(columns["num_detections"].sum()) == len(results)
+
+
+def test_bootstrap_interval_brackets_and_is_reproducible(case) -> None:
+    iou_type, gt, results, _ = case
+    metric = METRICS.get(f"coco-{iou_type}")(gt=gt)
+    metric.add_results(results)
+    first = metric.compute(ci=True, n_resamples=30, seed=3)["ci"]
+    assert first == metric.compute(ci=True, n_resamples=30, seed=3)["ci"]
+    assert set(first) == set(STAT_KEYS)
+    assert all(lo <= hi for lo, hi in first.values())
+
+
+def test_state_dict_is_json_and_restores_exactly(case) -> None:
+    iou_type, gt, results, reference = case
+    metric = METRICS.get(f"coco-{iou_type}")(gt=gt)
+    metric.add_results(results)
+    restored = METRICS.get(f"coco-{iou_type}")()
+    restored.load_state_dict(json.loads(json.dumps(metric.state_dict())))
+    idx = np.random.default_rng(0).integers(0, 100, 100)
+    assert restored.aggregate() == reference
+    assert restored.aggregate(idx) == metric.aggregate(idx)
+    assert restored.sample_ids() == metric.sample_ids()
+
+
+GT = {"images": [{"id": 1, "height": 10, "width": 12}], "categories": [{"id": 3, "name": "cat"}],
+      "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1, 1, 4, 4], "area": 16.0,
+                       "iscrowd": 0, "segmentation": [[1, 1, 5, 1, 5, 5, 1, 5]]}]}
+
+
+@pytest.mark.parametrize(("record", "field", "iou"), [
+    ({"image_id": 2, "category_id": 3, "score": 0.5, "bbox": [0, 0, 1, 1]}, "image_id", "bbox"),
+    ({"image_id": 1, "category_id": 4, "score": 0.5, "bbox": [0, 0, 1, 1]}, "category_id", "bbox"),
+    ({"image_id": 1, "category_id": 3, "score": float("nan"), "bbox": [0, 0, 1, 1]}, "score", "bbox"),
+    ({"image_id": 1, "category_id": 3, "bbox": [0, 0, 1, 1]}, "score", "bbox"),
+    ({"image_id": 1, "category_id": 3, "score": 0.5, "bbox": [0, 0, 1]}, "bbox", "bbox"),
+    ({"image_id": 1, "category_id": 3, "score": 0.5, "segmentation": {"size": [11, 12], "counts": "P4"}},
+     "segmentation.size", "segm"),
+    ({"image_id": 1, "category_id": 3, "score": 0.5, "segmentation": {"size": [10, 12], "counts": "1"}},
+     "segmentation.counts", "segm"),
+])
+def test_bad_results_name_record_and_field(record: dict, field: str, iou: str) -> None:
+    good = {"image_id": 1, "category_id": 3, "score": 0.9, "bbox": [1, 1, 4, 4],
+            "segmentation": [[1, 1, 5, 1, 5, 5, 1, 5]]}
+    with pytest.raises(InputError) as err:
+        coco_evaluate(GT, [good, record] if "bbox" in record else [record], iou)
+    assert err.value.field == field
+    assert err.value.record == (1 if "bbox" in record else 0)
+
+
+def test_no_detections_scores_zero_where_gt_exists() -> None:
+    out = coco_evaluate(GT, [], "bbox")
+    assert out["AP"] == 0.0 and out["APs"] == 0.0 and out["APm"] == -1.0
+
+
+def test_update_checks_image_ids_and_unknown_engine() -> None:
+    metric = CocoBbox(gt=GT)
+    with pytest.raises(InputError):
+        metric.update([[{"image_id": 5, "category_id": 3, "score": 1.0, "bbox": [0, 0, 1, 1]}]], [1])
+    with pytest.raises(InputError):
+        metric.update([[]], [7])
+    with pytest.raises(InputError):
+        CocoSegm(gt=GT, engine="nope")
