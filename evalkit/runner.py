@@ -182,10 +182,14 @@ def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, A
     details: dict[str, Any] = {}
     for metric in metrics:
         result = metric.compute(ci=runtime.ci, n_resamples=runtime.n_resamples, seed=runtime.seed)
-        cis.update(result.pop("ci", {}))
+        metric_ci = result.pop("ci", {})
         for key, value in result.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                scalars[key] = float(value)
+                # the first metric keeps plain keys; a later metric's clashing key gets its name as prefix
+                name = key if key not in scalars else f"{metric.name}.{key}"
+                scalars[name] = float(value)
+                if key in metric_ci:
+                    cis[name] = metric_ci[key]
             else:
                 details.setdefault(metric.name, {})[key] = value
     notes = [RANDOM_WEIGHTS_NOTE] if model_info.get("random_weights") else []

@@ -38,6 +38,14 @@ def prediction_format(task: str, missing: Callable[[], Any] | None = None, stric
     return decorator
 
 
+def _load_registered_formats() -> None:
+    """Formats register where their task's loader or adapter lives: import those modules."""
+    from evalkit.registry import DATASETS
+
+    DATASETS.names()
+    MODELS.names()
+
+
 @MODELS.register("predictions")
 class PredictionsFile(ModelAdapter):
     """Outputs read from ``path`` (format chosen by the suite's task)."""
@@ -56,6 +64,7 @@ class PredictionsFile(ModelAdapter):
     def bind(self, dataset: DatasetLoader, task: str) -> None:
         """Read the file and check its ids against the dataset's, before any batch runs."""
         self.task = self.task or task
+        _load_registered_formats()
         fmt = PREDICTION_FORMATS.get(self.task)
         if fmt is None:
             raise InputError(f"no prediction-file format for task {self.task!r} "
