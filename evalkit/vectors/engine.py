@@ -22,7 +22,7 @@ from evalkit.vectors.readers import WordVectors
 METHODS = ("3cosadd", "3cosmul")
 _U = 2.0 ** -24  # float32 unit roundoff
 #: candidates taken from the GEMM per question
-_TOPK = 24
+_TOPK = 10
 
 
 @dataclass(frozen=True)
@@ -126,68 +126,59 @@ class AnalogySolver:
 
     def _solve_block(self, q: np.ndarray) -> Iterator[Answer]:
         queries = self._queries(q)
-        cand, complete = self._candidates(queries)
+        cand, outside = self._candidates(queries)
         lo, hi, mid = self._rescore(queries, cand)
         order = np.argsort(-mid, axis=1, kind="stable")
         for i in range(len(q)):
             qrows = q[i].tolist()
             ignore = {self.keys[r] for r in qrows}
-            if complete[i]:
-                rows, o = cand[i], order[i]
-                ranked = rows[o].tolist()
-                row, used = exact.choose(ranked, qrows, ignore, self.keys)
-                span = min(used + 1, len(ranked))
-                lo_i, hi_i = lo[i][o][:span], hi[i][o][:span]
-                if np.all(np.isfinite(lo_i)) and np.all(lo_i[:-1] > hi_i[1:]):
-                    yield Answer(row, False)
-                    continue
+            o = order[i]
+            row, used = exact.choose(cand[i][o].tolist(), qrows, ignore, self.keys)
+            if _settled(lo[i][o], hi[i][o], used, outside[i]):
+                yield Answer(row, False)
+                continue
             self.exact_count += 1
             scores = exact.exact_scores(self.matrix, self.norms, self.method, queries[i])
             yield Answer(exact.choose(exact.ranked(scores).tolist(), qrows, ignore, self.keys)[0], True)
 
     def _candidates(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Top GEMM rows per question, and whether they surely hold gensim's top ``RANKED``."""
+        """The best GEMM rows per question, and a bound on gensim's score of every other row."""
         import torch
 
         unit = self._unit_matrix()
-        n = unit.shape[0]
-        k = min(_TOPK, n)
+        k = min(_TOPK, unit.shape[0])
         e = self._cos_err
         with _exact_fp32(torch), torch.inference_mode():
             x = torch.from_numpy(queries).to(self.device)
             if self.method == "3cosadd":
                 top = torch.topk(x @ unit.T, k, dim=1)
-                vals = top.values
-                lo_vals, hi_k = vals - e, vals[:, -1] + e
+                outside = top.values[:, -1] + e
             else:
                 sb, sc, sa = (x[:, j] @ unit.T for j in range(3))
-                hi = _cosmul_bound(sb + e, sc + e, sa - e) * (1 + 64 * _U)
-                top = torch.topk(hi, k, dim=1)
-                rows = top.indices
-                lo_vals = _cosmul_bound(sb.gather(1, rows) - e, sc.gather(1, rows) - e,
-                                        sa.gather(1, rows) + e) * (1 - 64 * _U)
-                hi_k = top.values[:, -1]
-            if k < n:
-                lowest_kept = torch.topk(lo_vals, min(exact.RANKED, k), dim=1).values[:, -1]
-                complete = hi_k < lowest_kept
-            else:
-                complete = torch.ones(len(queries), dtype=torch.bool, device=x.device)
-            return top.indices.cpu().numpy(), complete.cpu().numpy()
+                top = torch.topk(_cosmul_bound(sb + e, sc + e, sa - e) * (1 + 64 * _U), k, dim=1)
+                outside = top.values[:, -1]
+            if k == unit.shape[0]:
+                outside = torch.full_like(outside, -float("inf"))
+            return top.indices.cpu().numpy(), outside.cpu().numpy().astype(np.float64)
 
     def _rescore(self, queries: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Float64 scores of the candidates with an interval that surely holds gensim's float32 value."""
+        """Float64 scores of the candidates with an interval that surely holds gensim's float32 value.
+
+        Gensim's float32 dot product lies within gamma_D * sum|v_j m_j| <= gamma_D * |v| |m| of the exact
+        one (any summation order, FMA or not); its division adds one rounding.
+        """
         rows = self.matrix[cand].astype(np.float64)  # (q, k, d)
         norms = self.norms[cand].astype(np.float64)
-        g = self._gamma * (1 + 4 * _U)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        g = self._gamma * (1 + 1e-4)  # 1e-4: float32 norms vs exact ones
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if self.method == "3cosadd":
                 m = queries.astype(np.float64)
                 dot = np.einsum("qkd,qd->qk", rows, m) / norms
-                err = g * np.einsum("qkd,qd->qk", np.abs(rows), np.abs(m)) / norms + 2 * _U * np.abs(dot) + 1e-12
+                err = g * np.linalg.norm(m, axis=1)[:, None] + 2 * _U * np.abs(dot) + 1e-12
                 return dot - err, dot + err, dot
             terms = queries.astype(np.float64)  # (q, 3, d): b, c, a
             dots = np.einsum("qkd,qjd->jqk", rows, terms) / norms
-            errs = g * np.einsum("qkd,qjd->jqk", np.abs(rows), np.abs(terms)) / norms + 2 * _U * np.abs(dots) + 1e-12
+            errs = g * np.linalg.norm(terms, axis=2).T[:, :, None] + 2 * _U * np.abs(dots) + 1e-12
             mid = _cosmul64(dots[0], dots[1], dots[2])
             lo = _cosmul64(dots[0] - errs[0], dots[1] - errs[1], dots[2] + errs[2])
             hi = _cosmul64(dots[0] + errs[0], dots[1] + errs[1], dots[2] - errs[2])
@@ -195,6 +186,18 @@ class AnalogySolver:
             bad = (1 + dots[2] - errs[2]) / 2 + float(exact.COSMUL_EPS) <= 0
             lo, hi = np.where(bad, -np.inf, lo - slack), np.where(bad, np.inf, hi + slack)
             return lo, hi, mid
+
+
+def _settled(lo: np.ndarray, hi: np.ndarray, used: int, outside: float) -> bool:
+    """Whether gensim's order of the first ``used`` candidates is certain (``lo``/``hi`` in our order).
+
+    Each of them must beat every later candidate and every row the GEMM did not nominate.
+    """
+    if used > len(lo) or not np.all(np.isfinite(lo[:used])):
+        return False
+    later = np.maximum.accumulate(hi[::-1])[::-1]  # later[i] = max(hi[i:])
+    beaten = np.append(later[1:], -np.inf)
+    return bool(np.all(lo[:used] > np.maximum(beaten[:used], outside)))
 
 
 def _cosmul64(b: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
