@@ -87,3 +87,25 @@ def test_imagenet_suite_fails_fast_naming_the_path(tmp_path):
                            str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert str(tmp_path / "imagenet" / "val") in proc.stderr
+
+
+def test_quickstart_coco_parts_give_the_published_stats(quickstart_records):
+    lines = (REPO / "data" / "quickstart" / "coco" / "SOURCES.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| iou type"))
+    keys = [c.strip() for c in header.strip("|").split("|")][1:]
+    published = {}
+    for line in lines:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells and cells[0] in ("segm", "bbox"):
+            published[cells[0]] = dict(zip(keys, map(float, cells[1:])))
+    by_label = {r["model"]["name"]: r["metrics"] for r in quickstart_records if r["task"] == "coco"}
+    for iou_type, label in (("segm", "cocoapi-fake-segm"), ("bbox", "cocoapi-fake-bbox")):
+        for key, value in published[iou_type].items():
+            assert round(by_label[label][key], 3) == value, (iou_type, key)
+
+
+def test_quickstart_cider_equals_pycocoevalcap_value(quickstart_records):
+    text = (REPO / "data" / "quickstart" / "captions" / "SOURCES.md").read_text()
+    expected = float(re.search(r"CIDEr-D (\d+\.\d+)", text).group(1))
+    (captions,) = [r for r in quickstart_records if r["task"] == "captions"]
+    assert captions["metrics"]["CIDEr"] == pytest.approx(expected, rel=1e-9)
