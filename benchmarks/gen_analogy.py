@@ -14,6 +14,10 @@ N_WORDS, DIM, SEED = 300_000, 300, 6
 
 
 def google_questions_file() -> Path:
+    """The bundled quickstart copy (no gensim needed on a GPU machine), else the one gensim ships."""
+    bundled = Path(__file__).resolve().parents[1] / "data" / "quickstart" / "analogy" / "questions-words.txt"
+    if bundled.is_file():
+        return bundled
     from gensim.test.utils import datapath
 
     return Path(datapath("questions-words.txt"))
@@ -43,6 +47,7 @@ def make_vectors(n_words: int = N_WORDS, dim: int = DIM, seed: int = SEED) -> tu
         words[slot] = word
     matrix = rng.standard_normal((n_words, dim), dtype=np.float32)
     CACHE.mkdir(exist_ok=True)
+    (CACHE / ".gitignore").write_text("*\n", encoding="utf-8")
     for path, write in ((words_file, lambda p: p.write_text("\n".join(words), encoding="utf-8")),
                         (matrix_file, lambda p: np.save(p, matrix))):
         tmp = path.with_name(path.name + ".tmp" + path.suffix)

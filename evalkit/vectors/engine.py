@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -68,6 +68,8 @@ class AnalogySolver:
         self.vocab: dict[str, int] = {}
         for row, key in enumerate(self.keys):
             self.vocab.setdefault(key, row)  # the first (most frequent) casing wins
+        #: each row's key as the row of its first casing (equal keys, equal numbers)
+        self._key_rows = np.array([self.vocab[key] for key in self.keys], dtype=np.int64)
         self.block = max(1, block_bytes // max(1, 4 * n))
         self._unit = None
         d = self.matrix.shape[1]
@@ -124,22 +126,52 @@ class AnalogySolver:
             return exact.cosadd_queries(self.matrix, self.norms, a, b, c)
         return np.stack([exact.unit_rows(self.matrix, self.norms, r) for r in (b, c, a)], axis=1)
 
-    def _solve_block(self, q: np.ndarray) -> Iterator[Answer]:
+    def _solve_block(self, q: np.ndarray) -> list[Answer]:
         queries = self._queries(q)
         cand, outside = self._candidates(queries)
         lo, hi, mid = self._rescore(queries, cand)
         order = np.argsort(-mid, axis=1, kind="stable")
+        take = lambda x: np.take_along_axis(x, order, axis=1)  # noqa: E731
+        ranked, lo, hi = take(cand), take(lo), take(hi)
+        winner, settled = self._settled_winners(q, ranked, lo, hi, outside)
+        out = []
         for i in range(len(q)):
-            qrows = q[i].tolist()
-            ignore = {self.keys[r] for r in qrows}
-            o = order[i]
-            row, used = exact.choose(cand[i][o].tolist(), qrows, ignore, self.keys)
-            if _settled(lo[i][o], hi[i][o], used, outside[i]):
-                yield Answer(row, False)
+            if settled[i]:
+                out.append(Answer(int(ranked[i, winner[i]]), False))
                 continue
             self.exact_count += 1
+            qrows = q[i].tolist()
             scores = exact.exact_scores(self.matrix, self.norms, self.method, queries[i])
-            yield Answer(exact.choose(exact.ranked(scores).tolist(), qrows, ignore, self.keys)[0], True)
+            ignore = {self.keys[r] for r in qrows}
+            out.append(Answer(exact.choose(exact.ranked(scores).tolist(), qrows, ignore, self.keys)[0], True))
+        return out
+
+    def _settled_winners(self, q: np.ndarray, ranked: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                         outside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised :func:`exact.choose` for the usual case, and whether its order is certain.
+
+        The winner is the first candidate among gensim's ``RANKED`` that is neither a question row
+        nor, by key, a question word, within the first ``KEPT`` non-question rows. Its choice is
+        certain when every candidate up to it beats all later candidates and every row the GEMM did
+        not nominate. Other cases (no such winner, overlap, NaN) are left to the exact path.
+        """
+        k = ranked.shape[1]
+        pos = np.arange(k)[None, :]
+        key = self._key_rows[ranked]
+        a, b, c = (q[:, j:j + 1] for j in range(3))
+        question = (ranked == a) | (ranked == b) | (ranked == c)
+        variant = (key == a) | (key == b) | (key == c)  # a, b, c are the first-casing rows of their keys
+        kept_rank = np.cumsum(~question, axis=1)
+        eligible = ~variant & (kept_rank <= exact.KEPT) & (pos < exact.RANKED)
+        has = eligible.any(axis=1)
+        winner = np.argmax(eligible, axis=1)
+        later = np.maximum.accumulate(hi[:, ::-1], axis=1)[:, ::-1]
+        beaten = np.concatenate([later[:, 1:], np.full((len(q), 1), -np.inf)], axis=1)
+        with np.errstate(invalid="ignore"):
+            certain = lo > np.maximum(beaten, outside[:, None])
+        prefix = np.cumprod(certain, axis=1).astype(bool)
+        settled = has & prefix[np.arange(len(q)), winner]
+        return winner, settled
 
     def _candidates(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The best GEMM rows per question, and a bound on gensim's score of every other row."""
@@ -186,18 +218,6 @@ class AnalogySolver:
             bad = (1 + dots[2] - errs[2]) / 2 + float(exact.COSMUL_EPS) <= 0
             lo, hi = np.where(bad, -np.inf, lo - slack), np.where(bad, np.inf, hi + slack)
             return lo, hi, mid
-
-
-def _settled(lo: np.ndarray, hi: np.ndarray, used: int, outside: float) -> bool:
-    """Whether gensim's order of the first ``used`` candidates is certain (``lo``/``hi`` in our order).
-
-    Each of them must beat every later candidate and every row the GEMM did not nominate.
-    """
-    if used > len(lo) or not np.all(np.isfinite(lo[:used])):
-        return False
-    later = np.maximum.accumulate(hi[::-1])[::-1]  # later[i] = max(hi[i:])
-    beaten = np.append(later[1:], -np.inf)
-    return bool(np.all(lo[:used] > np.maximum(beaten[:used], outside)))
 
 
 def _cosmul64(b: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
