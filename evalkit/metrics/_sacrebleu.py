@@ -1,12 +1,16 @@
 """Shared machinery of the sacrebleu metrics (BLEU, chrF, TER): sacrebleu computes, evalkit keeps the stats.
 
-Each segment's sufficient statistics come from sacrebleu's own ``_extract_corpus_statistics``
+Each segment's sufficient statistics come from sacrebleu's own methods (``_preprocess_segment``,
+``_extract_reference_info``, ``_compute_segment_statistics``: the loop of its ``_extract_corpus_statistics``)
 and scores from its ``_compute_score_from_stats``, so nothing of the metrics is re-implemented.
-Keeping the per-segment rows makes merges concatenation and resampling a re-summation.
+Reference n-grams are cached across metric objects with the same options, as sacrebleu caches them
+across systems. Keeping the per-segment rows makes merges concatenation and resampling a re-summation.
 """
 from __future__ import annotations
 
+import json
 import math
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, ClassVar, Sequence
 
@@ -15,6 +19,26 @@ import numpy as np
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.metrics.resampling import resample_indices
+
+
+#: reference segments whose extracted n-grams stay cached, per (metric class, options)
+REFERENCE_CACHE_SIZE = 50_000
+_SHARED: dict[str, tuple[Any, OrderedDict]] = {}
+
+
+def _shared_reference(class_name: str, options: dict[str, Any]) -> tuple[Any, OrderedDict]:
+    """One sacrebleu metric object and one reference cache per (class, options)."""
+    key = class_name + json.dumps(options, sort_keys=True, default=repr)
+    if key not in _SHARED:
+        import sacrebleu.metrics
+
+        _SHARED[key] = (getattr(sacrebleu.metrics, class_name)(**options), OrderedDict())
+    return _SHARED[key]
+
+
+def clear_reference_cache() -> None:
+    """Forget cached reference n-grams (benchmarks start cold; long-lived processes free memory)."""
+    _SHARED.clear()
 
 
 @lru_cache(maxsize=2)
@@ -34,16 +58,15 @@ def sacrebleu_ci(scores: np.ndarray) -> tuple[float, float]:
     return float(ordered.mean()), float(0.5 * (ordered[len(ordered) - lower - 1] - ordered[lower]))
 
 
-def reference_streams(targets: Sequence[Any], ids: Sequence[Any]) -> list[list[str | None]]:
-    """Per-sample reference lists → sacrebleu's reference streams (None where a sample has fewer)."""
+def sample_references(targets: Sequence[Any], ids: Sequence[Any]) -> list[list[str]]:
+    """Each sample's references as a list (a bare string is one reference)."""
     refs = []
     for sample_id, target in zip(ids, targets):
-        sample_refs = [target] if isinstance(target, str) else list(target)
+        sample_refs = [target] if isinstance(target, str) else [r for r in target if r is not None]
         if not sample_refs or not all(isinstance(r, str) for r in sample_refs):
             raise InputError("each sample needs one or more reference strings", record=sample_id, field="references")
         refs.append(sample_refs)
-    width = max((len(r) for r in refs), default=0)
-    return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
+    return refs
 
 
 class SacrebleuMetric(Metric):
@@ -59,19 +82,33 @@ class SacrebleuMetric(Metric):
 
     def __init__(self, **options: Any):
         self._reference: Any = None
+        self._ref_cache: OrderedDict = OrderedDict()
         super().__init__(**options)
         self.reference()  # unknown options fail here, before any data
 
     def reference(self) -> Any:
-        """The sacrebleu metric object (built once)."""
+        """The sacrebleu metric object (shared by metrics with the same options)."""
         if self._reference is None:
-            import sacrebleu.metrics
-
             try:
-                self._reference = getattr(sacrebleu.metrics, self.sacrebleu_class)(**self.options)
+                self._reference, self._ref_cache = _shared_reference(self.sacrebleu_class, self.options)
             except (TypeError, AssertionError, KeyError) as err:
                 raise InputError(f"bad {self.name} option: {err}", field=self.name) from None
         return self._reference
+
+    def segment_stats(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list]:
+        """sacrebleu's per-segment statistics of each hypothesis against its own references."""
+        reference, cache = self.reference(), self._ref_cache
+        rows = []
+        for hyp, sample_refs in zip(hyps, refs):
+            key = tuple(sample_refs)
+            info = cache.get(key)
+            if info is None:
+                info = reference._extract_reference_info([reference._preprocess_segment(r) for r in sample_refs])
+                cache[key] = info
+                if len(cache) > REFERENCE_CACHE_SIZE:
+                    cache.popitem(last=False)
+            rows.append(reference._compute_segment_statistics(reference._preprocess_segment(hyp), info))
+        return rows
 
     def reset(self) -> None:
         self._ids: list[Any] = []
@@ -88,12 +125,11 @@ class SacrebleuMetric(Metric):
             if not isinstance(hyp, str):
                 raise InputError(f"a hypothesis must be a string, got {type(hyp).__name__}", record=sample_id,
                                  field="hypothesis")
-        streams = reference_streams(targets, ids)
+        refs = sample_references(targets, ids)
         if not hyps:
             return
-        stats = self.reference()._extract_corpus_statistics(hyps, streams)
-        self._add(ids, np.asarray(stats, dtype=np.int64 if self.integer_stats else np.float64),
-                  [sum(s[i] is not None for s in streams) for i in range(len(hyps))])
+        stats = self.segment_stats(hyps, refs)
+        self._add(ids, np.asarray(stats, dtype=np.int64 if self.integer_stats else np.float64), [len(r) for r in refs])
 
     def _add(self, ids: Sequence[Any], stats: np.ndarray, nrefs: Sequence[int]) -> None:
         self._ids.extend(ids)

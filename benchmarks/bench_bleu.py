@@ -1,0 +1,92 @@
+"""sacreBLEU corpus BLEU and its paired bootstrap: evalkit's metric beside sacrebleu's own API."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from gen_bleu import make_corpus  # noqa: E402
+
+
+def evalkit_bleu(hyps, refs):
+    from evalkit.metrics.bleu import BLEUMetric
+
+    metric = BLEUMetric()  # in one process, later systems scored on the same references reuse their n-grams
+    metric.update(hyps, [[r] for r in refs], [str(i) for i in range(len(refs))])
+    return metric
+
+
+def sacrebleu_bleu(hyps, refs):
+    import sacrebleu
+
+    return sacrebleu.corpus_bleu(hyps, [refs]).score
+
+
+def cold_evalkit_bleu(hyps, refs):
+    from evalkit.metrics._sacrebleu import clear_reference_cache
+
+    clear_reference_cache()
+    return evalkit_bleu(hyps, refs)
+
+
+def evalkit_paired(systems, refs, n_resamples=1000):
+    from evalkit.metrics._sacrebleu import clear_reference_cache
+
+    clear_reference_cache()  # start cold, as sacrebleu's PairedTest builds its reference cache once
+    metrics = [evalkit_bleu(hyps, refs) for hyps in systems]
+    return [metrics[0].paired_test(m, n_resamples=n_resamples, seed=12345) for m in metrics[1:]]
+
+
+def sacrebleu_paired(systems, refs, n_resamples=1000):
+    from sacrebleu.metrics import BLEU
+    from sacrebleu.significance import PairedTest
+
+    named = [(f"sys{i}", hyps) for i, hyps in enumerate(systems)]
+    return PairedTest(named, {"BLEU": BLEU(references=[refs])}, references=None, test_type="bs",
+                      n_samples=n_resamples)()
+
+
+def _ratio(reference, ours) -> float:
+    start = time.perf_counter()
+    reference()
+    middle = time.perf_counter()
+    ours()
+    return (middle - start) / (time.perf_counter() - middle)
+
+
+class CorpusBLEU3000:
+    timeout = 300
+
+    def setup(self):
+        self.refs, systems = make_corpus(3000, 1)
+        self.hyps = systems[0]
+
+    def time_evalkit(self):
+        cold_evalkit_bleu(self.hyps, self.refs).compute()
+
+    def time_sacrebleu(self):
+        sacrebleu_bleu(self.hyps, self.refs)
+
+    def track_speedup(self):
+        return _ratio(lambda: sacrebleu_bleu(self.hyps, self.refs), lambda: cold_evalkit_bleu(self.hyps, self.refs).compute())
+
+    track_speedup.unit = "x"
+
+
+class PairedBootstrap16x1000:
+    timeout = 900
+
+    def setup(self):
+        self.refs, self.systems = make_corpus(3000, 16)
+
+    def time_evalkit(self):
+        evalkit_paired(self.systems, self.refs)
+
+    def time_sacrebleu(self):
+        sacrebleu_paired(self.systems, self.refs)
+
+    def track_speedup(self):
+        return _ratio(lambda: sacrebleu_paired(self.systems, self.refs), lambda: evalkit_paired(self.systems, self.refs))
+
+    track_speedup.unit = "x"
