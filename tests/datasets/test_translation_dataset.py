@@ -141,3 +141,24 @@ def test_prediction_file_with_the_wrong_line_count_is_an_input_error(tmp_path):
     shorter.bind(dataset, "translation")
     with pytest.raises(InputError, match="short.de"):
         shorter.predict(next(dataset.batches([0, 1], 2)))
+
+
+def test_wmt17_suite_runs_end_to_end(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    suite = REPO / "suites" / "wmt17_en_de.yaml"
+    done = subprocess.run([sys.executable, "-m", "evalkit", "run", str(suite), "--limit", "150", "--model", "uedin-nmt",
+                           "--model", "online-A", "--output-dir", str(tmp_path), "--no-progress"],
+                          capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = {r["model"]["label"]: r for r in (json.loads(p.read_text()) for p in tmp_path.glob("*.json"))}
+    assert set(records) == {"uedin-nmt", "online-A"}
+    refs = [read_lines(BUNDLED / "newstest2017-ende-ref.de.xz")[:150]]
+    for label, system in (("uedin-nmt", "uedin-nmt.4722"), ("online-A", "online-A.0")):
+        hyps = read_lines(BUNDLED / f"newstest2017.{system}.en-de.xz")[:150]
+        assert records[label]["metrics"]["BLEU"] == sacrebleu.corpus_bleu(hyps, refs).score
+        assert records[label]["metrics"]["chrF"] == sacrebleu.corpus_chrf(hyps, refs).score
+        assert records[label]["details"]["bleu"]["signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp")
