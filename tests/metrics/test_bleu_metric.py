@@ -58,6 +58,12 @@ def test_wmt17_chrf_published(shared_data):
     hyp = read_lines(shared_file(WMT17, "newstest2017.C-3MA.4959.en-de"))
     ours = chrf(hyp, [ref])["chrF"]  # parity with sacrebleu itself: test_chrf_matches_sacrebleu
     assert round(ours, 4) == 51.9533  # sacrebleu test.sh, quoted in SOURCES.md
+
+
+@pytest.mark.slow
+def test_wmt17_chrf_plus_plus_published(shared_data):
+    ref = read_lines(shared_file(WMT17, "newstest2017-ende-ref.de"))
+    hyp = read_lines(shared_file(WMT17, "newstest2017.C-3MA.4959.en-de"))
     plus = chrf(hyp, [ref], word_order=2, eps_smoothing=True)["chrF"]  # test.sh's chrF++ uses eps smoothing
     assert round(plus, 4) == 49.1683
 
