@@ -101,3 +101,28 @@ def test_length_sorted_chunks_cover_every_index_once():
     chunks = length_sorted_chunks([3, 9, 1, 9, 4], 2)
     assert chunks == [[1, 3], [4, 0], [2]]
     assert sorted(i for c in chunks for i in c) == list(range(5))
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_generation_on_cuda_in_each_precision(tiny_marian, dataset, precision):
+    import torch
+
+    adapter = MODELS.get("hf-seq2seq")(path=str(tiny_marian), num_beams=2, max_new_tokens=8, generation_batch_size=3)
+    adapter.load("cuda", precision)
+    weight = next(adapter.model.parameters())
+    assert weight.is_cuda and weight.dtype == {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    outputs, ids, score = translate(adapter, dataset, batch_size=5)
+    assert ids == [str(i) for i in range(len(SOURCES))]
+    assert score == sacrebleu.corpus_bleu(outputs, [REFERENCES]).score
+    if precision == "fp32":
+        on_cpu = MODELS.get("hf-seq2seq")(path=str(tiny_marian), num_beams=2, max_new_tokens=8, generation_batch_size=3)
+        on_cpu.load("cpu")
+        assert outputs == translate(on_cpu, dataset, batch_size=5)[0]
