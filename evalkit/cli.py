@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, InputError
 from evalkit.tables import render_table
 
 
@@ -33,6 +33,14 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--shard", metavar="I/N",
                    help="evaluate only contiguous shard I of N (0-based, for job arrays) and write a partial "
                         "state file; 'evalkit merge' combines the N files into the record of a single run")
+    p.add_argument("--resume", action="store_true",
+                   help="continue interrupted runs from their prediction cache (results/.cache/) instead of "
+                        "starting over; the record equals an uninterrupted run's")
+    p.add_argument("--cache-chunk", type=int, default=256, metavar="SAMPLES",
+                   help="samples per prediction-cache chunk, rounded to whole batches (default 256): "
+                        "a kill loses at most one chunk")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not cache predictions (no --resume, no 'evalkit rescore' for these runs)")
     p.set_defaults(func=cmd_run)
 
 
@@ -57,8 +65,8 @@ def _run(args: argparse.Namespace) -> int:
         "workers": args.workers, "limit": args.limit, "ci": args.ci or None,
         "progress": False if args.no_progress else None,
     }.items() if v is not None}
-    if any(v is not None and v < 1 for v in (args.limit, args.batch_size)):
-        raise EvalkitError("--limit and --batch-size must be positive")
+    if any(v is not None and v < 1 for v in (args.limit, args.batch_size, args.cache_chunk)):
+        raise EvalkitError("--limit, --batch-size and --cache-chunk must be positive")
     suite = dataclasses.replace(suite, evaluations=tuple(
         dataclasses.replace(e, runtime=dataclasses.replace(e.runtime, **overrides)) for e in suite.evaluations))
     if args.model:
@@ -68,7 +76,10 @@ def _run(args: argparse.Namespace) -> int:
         if missing:
             raise EvalkitError(f"--model {missing[0]!r} is not in {args.suite} (models: {', '.join(sorted(known))})")
     shard = parse_shard(args.shard) if args.shard else None
-    results = run_suite(suite, output_dir=args.output_dir, models=args.model, shard=shard)
+    if args.resume and args.no_cache:
+        raise EvalkitError("--resume needs the prediction cache; drop --no-cache")
+    results = run_suite(suite, output_dir=args.output_dir, models=args.model, shard=shard,
+                        cache=not args.no_cache, resume=args.resume, cache_chunk=args.cache_chunk)
     if not is_main_process():
         return 0
     if shard is not None:
@@ -113,6 +124,40 @@ def _add_merge(sub: Any) -> None:
     p.add_argument("--output-dir", type=Path, default=Path("results"), help="where records go (default results/)")
     p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     p.set_defaults(func=cmd_merge)
+
+
+def _add_rescore(sub: Any) -> None:
+    p = sub.add_parser("rescore", help="recompute a run's metrics from its prediction cache, without the model",
+                       description="Recompute metrics (other metrics, options or intervals) from the prediction "
+                                   "cache of a finished run: RUN_DIR is results/.cache/<key>/ (the record's "
+                                   "'cache_dirs'); give every rank's folder, in rank order, for distributed runs.")
+    p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="prediction cache folder(s)")
+    p.add_argument("--metric", action="append", metavar="NAME[:JSON]",
+                   help="metric to compute instead of the run's, with options as JSON, e.g. "
+                        "'bleu:{\"tokenize\": \"intl\"}'; repeatable")
+    p.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
+    p.add_argument("--output-dir", type=Path, default=Path("results"), help="where the record goes")
+    p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
+    p.set_defaults(func=cmd_rescore)
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from evalkit.runner import rescore_caches
+
+    specs = [_metric_spec(text) for text in args.metric] if args.metric else None
+    print_results([rescore_caches(args.run_dirs, args.output_dir, specs, ci=True if args.ci else None)], args)
+    return 0
+
+
+def _metric_spec(text: str) -> tuple[str, dict[str, Any]]:
+    name, _, options = text.partition(":")
+    try:
+        parsed = json.loads(options) if options else {}
+    except json.JSONDecodeError as err:
+        raise InputError(f"--metric {text!r}: options are not JSON ({err})", field="metric") from None
+    if not isinstance(parsed, dict):
+        raise InputError(f"--metric {text!r}: options must be a JSON object", field="metric")
+    return name, parsed
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -194,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score(sub)
     _add_list(sub)
     _add_merge(sub)
+    _add_rescore(sub)
     _add_optional_commands(sub)
     return parser
 

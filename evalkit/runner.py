@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from evalkit import distributed, shards
+from evalkit.cache import CHUNK_SAMPLES, CachedBatch, CachePolicy, RunCache, read_chunk, read_meta, verified_chunks
 from evalkit.datasets.base import DatasetLoader
 from evalkit.environment import describe_environment
 from evalkit.errors import InputError
@@ -79,30 +80,50 @@ def build_metrics(evaluation_metrics: Sequence[tuple[str, dict[str, Any]]], data
 
 
 def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric], runtime: Runtime,
-             device: str, indices: Sequence[int], desc: str = "") -> tuple[dict[str, Any], list[str]]:
-    """Feed every batch through the adapter into the metrics; returns timing and skipped ids."""
+             device: str, indices: Sequence[int], desc: str = "",
+             run_cache: RunCache | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Feed every batch through the adapter into the metrics; returns timing and skipped ids.
+
+    With ``run_cache`` the cached batches of an interrupted run are replayed first (untimed) and
+    every new batch's predictions are appended to the cache.
+    """
     from tqdm import tqdm
 
+    skipped: list[str] = []
+    replayed = 0
+    for cached in run_cache.replay() if run_cache is not None else ():
+        if cached.ids:
+            for metric in metrics:
+                metric.update(cached.predictions, cached.targets, cached.ids)
+        skipped.extend(cached.skipped)
+        replayed += 1
+    resumed_samples = min(replayed * runtime.batch_size, len(indices))
+    indices = indices[resumed_samples:]
     pin = runtime.pin_memory if runtime.pin_memory is not None else device.startswith("cuda")
     batches = dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers, pin)
     timer = BatchTimer(device, runtime.warmup_batches)
-    skipped: list[str] = []
     bar = tqdm(total=len(indices), desc=desc, unit="sample", file=sys.stderr, dynamic_ncols=True,
                disable=None if runtime.progress else True, leave=False)
     timer.start()
     try:
         for batch in batches:
             timer.batch_arrived()
+            predictions = None
             if len(batch):
                 predictions = adapter.predict(batch)
                 for metric in metrics:
                     metric.update(predictions, batch.targets, batch.ids)
+            if run_cache is not None:
+                run_cache.add(CachedBatch(list(batch.ids), predictions, batch.targets, list(batch.skipped)))
             skipped.extend(batch.skipped)
             timer.batch_done(len(batch))
             bar.update(len(batch) + len(batch.skipped))
     finally:
         bar.close()
-    return timer.summary(), skipped
+    timing = timer.summary()
+    if run_cache is not None:
+        timing["resumed_samples"] = resumed_samples
+    return timing, skipped
 
 
 def evaluate_adapter(
@@ -114,11 +135,13 @@ def evaluate_adapter(
     runtime: Runtime,
     shard: tuple[int, int] | None = None,
     desc: str = "",
+    cache: CachePolicy | None = None,
 ) -> tuple[dict[str, Any], list[Metric]]:
     """Run one model on one dataset; returns the record body (without suite/paths) and the metrics.
 
     In a process group each rank evaluates its own contiguous shard; rank 0 merges the metric
     states and every rank returns the same record (the merged metrics only on rank 0).
+    With ``cache`` predictions are cached per chunk (each rank its own) and ``cache.resume`` continues a cache.
     """
     started = _now()
     device = resolve_device(runtime.device)
@@ -135,28 +158,57 @@ def evaluate_adapter(
             adapter.bind(dataset, task_name)
         adapter.load(device, runtime.precision, channels_last=runtime.channels_last, compile=runtime.compile)
         metrics = make_metrics()
+        run_cache = None
+        if cache is not None:
+            run_cache = RunCache.open(cache, cache_identity(task_name, dataset, adapter, runtime, device, shard),
+                                      runtime.batch_size)
         timing, skipped = run_loop(dataset, adapter, metrics, runtime, device, dataset.select(runtime.limit, shard),
-                                   desc)
+                                   desc, run_cache)
         timing.update(device=device, precision=runtime.precision, batch_size=runtime.batch_size,
                       workers=runtime.workers, channels_last=runtime.channels_last, compile=runtime.compile)
+        if run_cache is not None:
+            run_cache.finish({"task": task_name, "model": model_description(adapter), "timing": timing,
+                              "skipped": skipped, "metric_specs": [list(s) for s in metric_specs],
+                              "runtime": dataclasses.asdict(runtime), "shard": list(shard) if shard else None})
+            timing["cache_dir"] = run_cache.disabled or str(run_cache.folder)
         return metrics, timing, skipped
 
     if ctx is None:
         metrics, timing, skipped = local()
-        return build_record(task_name, dataset, model_description(adapter), metrics, timing, skipped, runtime,
-                            shard, started, describe_environment(device)), metrics
+        caches = _pop_cache_dirs([timing])
+        record = build_record(task_name, dataset, model_description(adapter), metrics, timing, skipped, runtime,
+                              shard, started, describe_environment(device))
+        return {**record, **caches}, metrics
     parts = distributed.gather_to_main(ctx, lambda: shards.local_part(*local()))
     merged: list[Metric] = []
 
     def finish() -> dict[str, Any]:
         assert parts is not None
         merged.extend(shards.merge_metrics(make_metrics, parts))
-        return build_record(task_name, dataset, model_description(adapter), merged,
-                            shards.merge_timings([p["timing"] for p in parts]),
-                            [i for p in parts for i in p["skipped"]], runtime, None, started,
-                            describe_environment(device))
+        caches = _pop_cache_dirs([p["timing"] for p in parts])
+        record = build_record(task_name, dataset, model_description(adapter), merged,
+                              shards.merge_timings([p["timing"] for p in parts]),
+                              [i for p in parts for i in p["skipped"]], runtime, None, started,
+                              describe_environment(device))
+        return {**record, **caches}
 
     return distributed.share_from_main(ctx, finish), merged
+
+
+def _pop_cache_dirs(timings: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{"cache_dirs": [one per rank]}`` taken out of the clocks; a string instead of a folder says why not cached."""
+    dirs = [t.pop("cache_dir") for t in timings if "cache_dir" in t]
+    return {"cache_dirs": dirs} if dirs else {}
+
+
+def cache_identity(task_name: str, dataset: DatasetLoader, adapter: ModelAdapter, runtime: Runtime, device: str,
+                   shard: tuple[int, int] | None) -> dict[str, Any]:
+    """Everything that decides a run's predictions and batches: a cache made otherwise is not reused."""
+    return {"task": task_name, "model": adapter.describe(), "dataset": dataset.fingerprint(),
+            "dataset_options": dataset.describe().get("options"), "device": device.split(":")[0],
+            "shard": list(shard) if shard else None,
+            **{k: getattr(runtime, k) for k in ("precision", "batch_size", "limit", "channels_last", "compile",
+                                                "seed")}}
 
 
 def model_description(adapter: ModelAdapter) -> dict[str, Any]:
@@ -218,11 +270,13 @@ def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, A
 
 
 def run_evaluation(suite: Suite, evaluation: Evaluation, output_dir: Path | None,
-                   models: Iterable[str] | None = None, shard: tuple[int, int] | None = None) -> list[RunResult]:
+                   models: Iterable[str] | None = None, shard: tuple[int, int] | None = None,
+                   cache: bool = True, resume: bool = False, cache_chunk: int = CHUNK_SAMPLES) -> list[RunResult]:
     """Every selected model of one evaluation; the dataset is opened (and checked) before any model.
 
     With ``shard`` each run writes a partial state file (``evalkit merge`` makes the record); in a
-    process group only rank 0 writes.
+    process group only rank 0 writes. With ``cache`` (and an output folder) predictions are cached
+    under ``<output_dir>/.cache/``; ``resume`` continues the caches of interrupted runs.
     """
     dataset = DATASETS.get(evaluation.dataset.name)(**evaluation.dataset.options)
     wanted = set(models) if models else None
@@ -233,9 +287,14 @@ def run_evaluation(suite: Suite, evaluation: Evaluation, output_dir: Path | None
         if wanted is not None and label not in wanted and component.name not in wanted:
             continue
         specs = [(m.name, m.options) for m in evaluation.metrics]
+        policy = None
+        if cache and output_dir is not None:
+            policy = CachePolicy(Path(output_dir) / ".cache", resume, {
+                "suite": suite_description(suite, evaluation), "dataset_component": dataclasses.asdict(evaluation.dataset)},
+                cache_chunk)
         record, metrics = evaluate_adapter(
             task_name=evaluation.task, dataset=dataset, adapter=adapter, metric_specs=specs,
-            runtime=evaluation.runtime, shard=shard, desc=f"{evaluation.name}/{label}",
+            runtime=evaluation.runtime, shard=shard, desc=f"{evaluation.name}/{label}", cache=policy,
         )
         record["suite"] = suite_description(suite, evaluation)
         result = RunResult(record, metrics)
@@ -289,6 +348,49 @@ def merge_part_files(paths: Sequence[Path], output_dir: Path) -> list[RunResult]
     return results
 
 
+def rescore_caches(folders: Sequence[Path], output_dir: Path | None,
+                   metric_specs: Sequence[tuple[str, dict[str, Any]]] | None = None, ci: bool | None = None) -> RunResult:
+    """``evalkit rescore``: metrics recomputed from complete prediction caches (the ranks of one run, in order)."""
+    metas = [read_meta(Path(f)) for f in folders]
+    for folder, meta in zip(folders, metas):
+        if not meta.get("complete"):
+            raise InputError("the cached run did not finish: resume it with 'evalkit run ... --resume' first",
+                             file=Path(folder) / "run.json", field="complete")
+    meta = metas[0]
+    if any(m["identity"]["model"] != meta["identity"]["model"] or m["identity"]["dataset"] != meta["identity"][
+            "dataset"] for m in metas):
+        raise InputError("these caches belong to different runs (model or data set differ)")
+    component = meta["context"].get("dataset_component")
+    if not component:
+        raise InputError("this cache has no data set description (made through the Python API); rescore needs "
+                         "a cache made by 'evalkit run'", file=Path(folders[0]) / "run.json", field="context")
+    dataset = DATASETS.get(component["name"])(**component["options"])
+    specs = list(metric_specs) if metric_specs else [(n, o) for n, o in meta["metric_specs"]]
+    runtime = dataclasses.replace(Runtime(**meta["runtime"]), **({} if ci is None else {"ci": ci}))
+    metrics = build_metrics(specs, dataset)
+    for folder in folders:
+        for path in verified_chunks(Path(folder)):
+            for batch in read_chunk(path):
+                if batch.ids:
+                    for metric in metrics:
+                        metric.update(batch.predictions, batch.targets, batch.ids)
+    if sum(m["num_chunks"] for m in metas) != sum(len(verified_chunks(Path(f))) for f in folders):
+        raise InputError("a chunk of the cache is missing or corrupt; re-run with --resume to recompute it")
+    timings = [m["timing"] for m in metas]
+    record = build_record(meta["task"], dataset, meta["model"], metrics, shards.merge_timings(timings),
+                          [i for m in metas for i in m["skipped"]], runtime, None, _now(),
+                          describe_environment("cpu"))
+    record["suite"] = meta["context"].get("suite")
+    record["cache_dirs"] = [str(Path(f).resolve()) for f in folders]
+    record["notes"].append("rescored from the prediction cache (no model ran); timing is the original run's")
+    result = RunResult(record, metrics)
+    if output_dir is not None:
+        suite_info = record["suite"] or {}
+        result.path = save_result(output_dir, suite_info.get("name", "rescore"), suite_info.get("evaluation", "rescore"),
+                                  meta["model"]["name"], record, metrics)
+    return result
+
+
 def _state(metric: Metric) -> Any:
     try:
         return metric.state_dict()
@@ -308,8 +410,9 @@ def _merge_columns(metrics: list[Metric]) -> dict[str, Any]:
 
 
 def run_suite(suite: Suite, output_dir: Path | None = Path("results"), models: Iterable[str] | None = None,
-              shard: tuple[int, int] | None = None) -> list[RunResult]:
+              shard: tuple[int, int] | None = None, cache: bool = True, resume: bool = False,
+              cache_chunk: int = CHUNK_SAMPLES) -> list[RunResult]:
     results: list[RunResult] = []
     for evaluation in suite.evaluations:
-        results.extend(run_evaluation(suite, evaluation, output_dir, models, shard))
+        results.extend(run_evaluation(suite, evaluation, output_dir, models, shard, cache, resume, cache_chunk))
     return results

@@ -44,7 +44,7 @@ def test_imagefolder_flow_writes_a_complete_record(tmp_path, capsys):
     assert timing["timed_batches"] == 2 and timing["timed_samples"] == 8  # 3 batches, 1 warm-up
     assert timing["throughput"] > 0 and timing["latency_ms"]["p50"] > 0 and timing["peak_host_rss_bytes"] > 0
     assert record["environment"]["python"] and record["suite"]["sha256"]
-    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    files = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != ".cache")  # .cache: predictions
     assert len(files) == 3 and not any(f.startswith(".") for f in files)
     saved = load_record(next((tmp_path / "out").glob("*.json")))
     assert saved["metrics"] == record["metrics"]

@@ -70,7 +70,7 @@ def test_cli_shard_writes_one_part(tmp_path, capsys):
     suite = write_suite(tmp_path, ["wmt17"])
     assert main(["run", str(suite), "--shard", "1/4", "--output-dir", str(tmp_path / "p"), "--no-progress"]) == 0
     assert "part:" in capsys.readouterr().out
-    (path,) = (tmp_path / "p").iterdir()
+    (path,) = (tmp_path / "p").glob("*.part.json.gz")
     part = read_part(path)
     assert part["shard"] == [1, 4] and part["run"]["dataset"]["num_evaluated"] == 25  # 101 = 26 + 25 + 25 + 25
     assert main(["run", str(suite), "--shard", "4/4"]) == 2
