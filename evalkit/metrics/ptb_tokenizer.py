@@ -86,7 +86,7 @@ def tokenize_caption(text: str) -> str:
             last = lowered[:-1].rpartition(" ")[2]
             if last not in ABBREVIATIONS and not (len(last) == 1 and last.isalpha()):
                 lowered = lowered[:-1]
-        if not any(w in SPLIT_WORDS for w in lowered.split(" ")):
+        if SPLIT_WORDS.keys().isdisjoint(lowered.split(" ")):
             return lowered
     lowered_tokens = (t.lower() for t in _tokens(text))  # CoreNLP lower-cases before the filter
     return " ".join(t for t in lowered_tokens if t not in PUNCTUATIONS)
