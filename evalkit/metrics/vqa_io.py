@@ -5,7 +5,6 @@ results file is fixed in one look instead of by a ``KeyError`` deep in the evalu
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,18 +12,23 @@ from evalkit.errors import InputError, MissingResourceError
 
 
 def read_json(path: str | Path) -> Any:
+    """Parse a (possibly compressed) JSON file with orjson: VQA v2 val annotations are 300 MB of JSON."""
+    import orjson
+
+    from evalkit.datasets.base import open_text
+
     path = Path(path).expanduser()
     if not path.is_file():
         raise MissingResourceError(f"file not found: {path.resolve()}")
-    from evalkit.datasets.base import open_text
-
     try:
         with open_text(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as err:
+            text = f.read()
+    except (OSError, UnicodeDecodeError, EOFError) as err:
+        raise InputError(f"cannot read as UTF-8 text: {err}", file=path) from None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as err:
         raise InputError(f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text: {err}", file=path) from None
 
 
 def _list_in(data: Any, key: str, path: Path | str) -> list[Any]:
