@@ -138,12 +138,14 @@ def read_meta(folder: Path) -> dict[str, Any]:
 def verified_chunks(folder: Path) -> list[Path]:
     """Chunks 0, 1, ... whose bytes match their checksum; the first bad or missing one and all after it are removed."""
     found: dict[int, list[Path]] = {}
+    for path in Path(folder).glob(".chunk-*.tmp"):
+        path.unlink(missing_ok=True)  # the temp file of a write that was killed
     for path in Path(folder).glob("chunk-*"):
         match = CHUNK.match(path.name)
         if match:
             found.setdefault(int(match.group(1)), []).append(path)
         else:
-            path.unlink(missing_ok=True)  # a temp file of a write that was killed
+            path.unlink(missing_ok=True)
     good: list[Path] = []
     while len(good) in found:
         paths = found.pop(len(good))
