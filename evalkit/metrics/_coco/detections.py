@@ -8,6 +8,7 @@ ids, NaN scores and masks of the wrong size are errors that name the record.
 from __future__ import annotations
 
 import math
+from itertools import chain
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,8 +135,10 @@ def parse_results(
         if box_mode or iou_type == "bbox":
             has_box = box_mode or all("bbox" in r for r in results)
             rows = [r["bbox"] for r in results] if has_box else [r.get("bbox", [0, 0, 0, 0]) for r in results]
-            given_box = np.array(rows, np.float64)
-            if given_box.shape != (n, 4) or not np.all(np.isfinite(given_box)):
+            if any(len(b) != 4 for b in rows):
+                raise ValueError
+            given_box = np.fromiter(chain.from_iterable(rows), np.float64, 4 * n).reshape(n, 4)
+            if not np.all(np.isfinite(given_box)):
                 raise ValueError
         else:
             has_box = False

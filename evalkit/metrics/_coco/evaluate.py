@@ -41,7 +41,7 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
     ga = ga.astype(np.int64)
     gkey = np.repeat(np.arange(len(images)), per_image) * K + gt.ann_category[ga]
 
-    groups = np.union1d(dkey, gkey)
+    groups = np.union1d(_sorted_unique(dkey), _sorted_unique(gkey))
     use_masks = iou_type == "segm"
     empty_u8, empty_i = np.zeros(1, np.uint8), np.zeros(0, np.int64)
     if use_masks:
@@ -71,3 +71,8 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
     npig[groups // K, groups % K] = npig_groups
     return BatchResult(det_sample[kept], dets.category[kept], dets.score[kept], rank.astype(np.int16),
                        match, ignore, npig)
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Distinct values of an already sorted array, in O(n)."""
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys

@@ -3,8 +3,8 @@
 A mask is a slice ``buf[start:end]`` of one byte buffer in the LEB128-like text format of
 ``maskApi.c`` (``rleToString``), plus its height. Decoding to counts happens only where
 a pixel-level IoU is needed, so 500k detection masks never sit in memory as count arrays.
-Polygons and uncompressed RLEs are turned into that format by pycocotools itself, so
-their rasterisation is the reference's, bit for bit.
+Ground-truth polygons are rasterised by :mod:`polygon`; the rare odd inputs (uncompressed
+RLEs, result polygons) go through pycocotools itself.
 """
 from __future__ import annotations
 
@@ -49,37 +49,69 @@ def decode(buf: np.ndarray, start: int, end: int, out: np.ndarray) -> int:
 
 @sized_kernel
 def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndarray, widths: np.ndarray):
-    """Area, ``rleToBbox`` box and a validity status of every string, in parallel."""
+    """Area, ``rleToBbox`` box and a validity status of every string, decoded in one streaming pass."""
     n = len(starts)
     area = np.zeros(n, np.int64)
     box = np.zeros((n, 4), np.float64)
     status = np.zeros(n, np.int8)
     for i in prange(n):
-        s, e = starts[i], ends[i]
         h, w = np.int64(heights[i]), np.int64(widths[i])
-        bad = False
-        for p in range(s, e):
-            if buf[p] < 48 or buf[p] > 111:
-                bad = True
-        if bad:
-            status[i] = BAD_CHAR
-            continue
-        cnts = np.empty(max(e - s, 1), np.int64)
-        m = decode(buf, s, e, cnts)
-        total = np.int64(0)
-        for j in range(m):
-            if cnts[j] < 0 or cnts[j] > 4294967295:
-                bad = True
-            total += cnts[j]
-            if j % 2 == 1:
-                area[i] += cnts[j]
-        if bad:
-            status[i] = BAD_COUNT
-            continue
-        if total != h * w:
-            status[i] = BAD_SUM
-            continue
-        box[i] = _rle_to_bbox(cnts, m, h, w)
+        p, end = starts[i], ends[i]
+        m = 0
+        prev1 = np.int64(0)  # value m-1
+        prev2 = np.int64(0)  # value m-2
+        cc = np.int64(0)
+        xs, ys, xe, ye = w, h, np.int64(0), np.int64(0)
+        xp = np.int64(0)
+        x0 = np.int64(0)
+        y0 = np.int64(0)
+        bad = OK
+        while p < end and bad == OK:
+            x = np.int64(0)
+            k = 0
+            more = True
+            while more:
+                if p >= end or buf[p] < 48 or buf[p] > 111:
+                    bad = BAD_CHAR
+                    break
+                c = np.int64(buf[p]) - 48
+                x |= (c & 0x1F) << (5 * k)
+                more = (c & 0x20) != 0
+                p += 1
+                k += 1
+                if not more and (c & 0x10) != 0:
+                    x |= np.int64(-1) << (5 * k)
+            if bad != OK:
+                break
+            if m > 2:
+                x += prev2
+            if x < 0 or x > 4294967295:
+                bad = BAD_COUNT
+                break
+            prev2, prev1 = prev1, x
+            cc += x
+            if m % 2 == 0:
+                t = cc  # first pixel of the next run of ones; applied once that run is known to exist
+                y0 = t % h
+                x0 = (t - y0) // h
+            else:
+                area[i] += x
+                t = cc - 1
+                y1 = t % h
+                x1 = (t - y1) // h
+                if x0 < x1:
+                    ys = 0
+                    ye = h - 1
+                xs = min(xs, x0, x1)
+                xe = max(xe, x0, x1)
+                ys = min(ys, y0, y1)
+                ye = max(ye, y0, y1)
+            m += 1
+        if bad == OK and cc != h * w:
+            bad = BAD_SUM
+        status[i] = bad
+        if bad == OK and m >= 2:
+            box[i, 0], box[i, 1], box[i, 2], box[i, 3] = xs, ys, xe - xs + 1, ye - ys + 1
     return area, box, status
 
 
@@ -177,33 +209,3 @@ def uncompressed_to_rle(segm: dict[str, Any], h: int, w: int) -> bytes:
     from pycocotools import mask as mask_utils
 
     return mask_utils.frPyObjects(segm, h, w)["counts"]
-
-
-def batch_polygons_to_rle(polygon_lists: list[list[Any]], h: int, w: int) -> list[bytes]:
-    """Many annotations' polygons of one image size in one pycocotools call (merged per annotation).
-
-    ``frPyObjects`` picks boxes or polygons from the first element only; lists whose first
-    element is not a polygon of more than 4 numbers take the one-by-one path, like the reference.
-    """
-    from pycocotools import mask as mask_utils
-
-    flat: list[Any] = []
-    owners: list[int] = []
-    single = [i for i, p in enumerate(polygon_lists) if len(p) and isinstance(p[0], list) and len(p[0]) > 4]
-    for i in single:
-        flat.extend(polygon_lists[i])
-        owners.extend([i] * len(polygon_lists[i]))
-    out: list[bytes] = [b""] * len(polygon_lists)
-    if flat:
-        rles = mask_utils.frPyObjects(flat, h, w)
-        pos = 0
-        for i in single:
-            k = len(polygon_lists[i])
-            part = rles[pos : pos + k]
-            out[i] = part[0]["counts"] if k == 1 else mask_utils.merge(part)["counts"]
-            pos += k
-    done = set(single)
-    for i, p in enumerate(polygon_lists):
-        if i not in done:
-            out[i] = polygons_to_rle(p, h, w)
-    return out
