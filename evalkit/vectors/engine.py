@@ -72,6 +72,7 @@ class AnalogySolver:
         self._key_rows = np.array([self.vocab[key] for key in self.keys], dtype=np.int64)
         self.block = max(1, block_bytes // max(1, 4 * n))
         self._unit = None
+        self._raw = None
         d = self.matrix.shape[1]
         self._gamma = d * _U / (1 - d * _U)
         #: bound on |GEMM score − gensim score| for one cosine (both within gamma of the exact value)
@@ -197,36 +198,44 @@ class AnalogySolver:
         """Float64 scores of the candidates with an interval that surely holds gensim's float32 value.
 
         Gensim's float32 dot product lies within gamma_D * sum|v_j m_j| <= gamma_D * |v| |m| of the exact
-        one (any summation order, FMA or not); its division adds one rounding.
+        one (any summation order, FMA or not); its division adds one rounding. Computed with torch on the
+        engine's device: float64 there is accurate to far below these bounds.
         """
-        rows = self.matrix[cand].astype(np.float64)  # (q, k, d)
-        norms = self.norms[cand].astype(np.float64)
-        g = self._gamma * (1 + 1e-4)  # 1e-4: float32 norms vs exact ones
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        import torch
+
+        raw, norms_t = self._raw_matrix()
+        eps = float(exact.COSMUL_EPS)
+        with torch.inference_mode():
+            idx = torch.from_numpy(cand).to(self.device)
+            rows = raw[idx].double()  # (q, k, d)
+            norms = norms_t[idx].double()
+            g = self._gamma * (1 + 1e-4)  # 1e-4: float32 norms vs exact ones
+            terms = torch.from_numpy(queries).to(self.device).double()
             if self.method == "3cosadd":
-                m = queries.astype(np.float64)
-                dot = np.einsum("qkd,qd->qk", rows, m) / norms
-                err = g * np.linalg.norm(m, axis=1)[:, None] + 2 * _U * np.abs(dot) + 1e-12
-                return dot - err, dot + err, dot
-            terms = queries.astype(np.float64)  # (q, 3, d): b, c, a
-            dots = np.einsum("qkd,qjd->jqk", rows, terms) / norms
-            errs = g * np.linalg.norm(terms, axis=2).T[:, :, None] + 2 * _U * np.abs(dots) + 1e-12
-            mid = _cosmul64(dots[0], dots[1], dots[2])
-            lo = _cosmul64(dots[0] - errs[0], dots[1] - errs[1], dots[2] + errs[2])
-            hi = _cosmul64(dots[0] + errs[0], dots[1] + errs[1], dots[2] - errs[2])
-            slack = 16 * _U * np.abs(mid)  # the few float32 roundings of gensim's formula
-            bad = (1 + dots[2] - errs[2]) / 2 + float(exact.COSMUL_EPS) <= 0
-            lo, hi = np.where(bad, -np.inf, lo - slack), np.where(bad, np.inf, hi + slack)
-            return lo, hi, mid
+                dot = torch.einsum("qkd,qd->qk", rows, terms) / norms
+                err = g * torch.linalg.vector_norm(terms, dim=1)[:, None] + 2 * _U * dot.abs() + 1e-12
+                return tuple(t.cpu().numpy() for t in (dot - err, dot + err, dot))  # type: ignore[return-value]
+            dots = torch.einsum("qkd,qjd->jqk", rows, terms) / norms  # terms: b, c, a
+            errs = g * torch.linalg.vector_norm(terms, dim=2).T[:, :, None] + 2 * _U * dots.abs() + 1e-12
+            mid = _cosmul_bound(dots[0], dots[1], dots[2])
+            slack = 16 * _U * mid.abs()  # the few float32 roundings of gensim's formula
+            lo = _cosmul_bound(dots[0] - errs[0], dots[1] - errs[1], dots[2] + errs[2]) - slack
+            hi = _cosmul_bound(dots[0] + errs[0], dots[1] + errs[1], dots[2] - errs[2]) + slack
+            bad = (1 + dots[2] - errs[2]) / 2 + eps <= 0
+            lo, hi = lo.masked_fill(bad, -float("inf")), hi.masked_fill(bad, float("inf"))
+            return lo.cpu().numpy(), hi.cpu().numpy(), mid.cpu().numpy()
 
+    def _raw_matrix(self):
+        """The float32 vectors and gensim's norms as torch tensors on the engine's device (shared on CPU)."""
+        import torch
 
-def _cosmul64(b: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """3CosMul in float64; monotone in each cosine where the factors are positive."""
-    return np.maximum(1 + b, 0) / 2 * (np.maximum(1 + c, 0) / 2) / ((1 + a) / 2 + float(exact.COSMUL_EPS))
+        if self._raw is None:
+            self._raw = (torch.from_numpy(self.matrix).to(self.device), torch.from_numpy(self.norms).to(self.device))
+        return self._raw
 
 
 def _cosmul_bound(b, c, a):
-    """3CosMul of torch tensors with factors clamped at zero (used for upper and lower bounds)."""
+    """3CosMul of torch tensors, factors clamped at zero: monotone in each cosine, so it bounds intervals."""
     denom = ((1 + a) / 2).clamp_min(0) + float(exact.COSMUL_EPS)
     return (1 + b).clamp_min(0) / 2 * ((1 + c).clamp_min(0) / 2) / denom
 
