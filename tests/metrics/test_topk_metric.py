@@ -124,3 +124,27 @@ def test_bootstrap_interval_contains_estimate_and_is_seeded():
     a, b = metric.compute(ci=True, seed=7), metric.compute(ci=True, seed=7)
     low, high = a["ci"]["top1_error"]
     assert low <= a["top1_error"] <= high and a["ci"] == b["ci"]
+
+
+def test_generic_paired_bootstrap_uses_sacrebleus_p_value_formula():
+    """Recompute the p-value from the same resamples by sacrebleu's own helper functions."""
+    from sacrebleu.significance import _compute_p_value, estimate_ci
+
+    from evalkit.metrics.resampling import paired_bootstrap, resample_indices
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 10, 400)
+    a, b = TopKError(), TopKError()
+    a.update(rng.standard_normal((400, 10)), labels)
+    logits_b = rng.standard_normal((400, 10))
+    logits_b[np.arange(400)[:150], labels[:150]] += 3.0
+    b.update(logits_b, labels)
+    result = paired_bootstrap(a.aggregate, b.aggregate, 400, "top1_error", n_resamples=300, seed=11)
+    idx = resample_indices(400, 300, 11)
+    base = np.array([a.aggregate(i)["top1_error"] for i in idx])
+    sys_ = np.array([b.aggregate(i)["top1_error"] for i in idx])
+    diffs = np.abs(sys_ - base)
+    observed = abs(b.aggregate()["top1_error"] - a.aggregate()["top1_error"])
+    assert result["p_value"] == _compute_p_value(diffs - diffs.mean(), observed)
+    assert (result["system_mean"], result["system_halfwidth"]) == pytest.approx(estimate_ci(sys_), rel=1e-12)
+    assert result["difference"] < 0 and result["ci"][1] < 0

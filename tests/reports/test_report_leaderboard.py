@@ -27,7 +27,7 @@ def factory(tmp_path):
     f.imagenet_run("good", 0.85, n=N, seed=1, year=2019, throughput=300.0)
     f.imagenet_run("twin", 0.85, n=N, seed=1, year=2019, throughput=310.0)  # same predictions as "good"
     f.imagenet_run("weak", 0.40, n=N, seed=2, year=2012, throughput=4000.0)
-    f.imagenet_run("close", 0.82, n=N, seed=6, year=2020, throughput=200.0)  # near "good": not significant
+    f.imagenet_run("close", 0.84, n=N, seed=7, year=2020, throughput=200.0)  # near "good": not significant
     f.imagenet_run("noise", 0.0, n=N, seed=3, throughput=900.0, random_weights=True)
     f.imagenet_run("old", 0.60, n=N, seed=4, drop=("state_file", "ci", "main_metric", "higher_is_better"))
     return f
