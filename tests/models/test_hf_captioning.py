@@ -68,6 +68,36 @@ def tiny_captioner(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def tiny_blip(tmp_path_factory) -> Path:
+    """A random BLIP captioner (1-layer ViT and BERT decoder, 32 px) with a BLIP image processor; pad/bos/unk
+    outputs get a -1e4 bias so that captions are words."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-blip")
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[DEC]", "[SEP]", "[UNK]"] + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="[DEC]", eos_token="[SEP]", sep_token="[SEP]",
+                            pad_token="[PAD]", unk_token="[UNK]").save_pretrained(folder)
+    config = BlipConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=64, initializer_range=1.0, bos_token_id=1,
+                         eos_token_id=2, sep_token_id=2, pad_token_id=0, encoder_hidden_size=32),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8, initializer_range=1.0),
+        projection_dim=16)
+    torch.manual_seed(0)
+    model = BlipForConditionalGeneration(config)
+    with torch.no_grad():
+        model.text_decoder.cls.predictions.bias[[0, 1, 3]] = -1e4
+    model.save_pretrained(folder)
+    BlipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture()
 def captions_root(tmp_path) -> Path:
     """captions_val2014-style annotations and a folder of generated JPEGs (40 px, resized to 32 by the processor)."""
@@ -86,13 +116,15 @@ def dataset(root: Path) -> CocoCaptions:
     return CocoCaptions(root=root / "val2014", annotation_file=root / "captions.json")
 
 
-def reference_generate(model_dir: Path, root: Path, ids: list[str], **kwargs) -> list[str]:
+def reference_generate(model_dir: Path, root: Path, ids: list[str], model_class: str = "VisionEncoderDecoderModel",
+                       **kwargs) -> list[str]:
     """Each image alone through the processor, ``generate`` and ``batch_decode`` — no evalkit code."""
     import torch
+    import transformers
     from PIL import Image
-    from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoderModel
+    from transformers import AutoImageProcessor, AutoTokenizer
 
-    model = VisionEncoderDecoderModel.from_pretrained(model_dir, local_files_only=True).eval()
+    model = getattr(transformers, model_class).from_pretrained(model_dir, local_files_only=True).eval()
     processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     out = []
@@ -136,6 +168,17 @@ def test_runner_feeds_batched_captions_to_cider_as_generate_and_pycocoevalcap_do
     np.testing.assert_allclose(metric.image_scores(), per_image, rtol=1e-9, atol=1e-12)
     assert record["model"]["architecture"] == "VisionEncoderDecoderModel" and record["model"]["random_weights"]
     assert record["dataset"]["num_evaluated"] == len(REFERENCES)
+
+
+def test_blip_captions_reach_the_metric(tiny_blip, captions_root):
+    record, metric = run(tiny_blip, captions_root, batch_size=4, max_new_tokens=6)
+    state = metric.state_dict()
+    expected = reference_generate(tiny_blip, captions_root, state["ids"], "BlipForConditionalGeneration",
+                                  max_new_tokens=6)
+    assert state["candidates"] == expected and len(set(expected)) > 2
+    assert record["model"]["architecture"] == "BlipForConditionalGeneration"
+    again = cider_d(dict(zip(state["ids"], REFERENCES)), dict(zip(state["ids"], expected)))
+    assert record["metrics"]["CIDEr"] == again["CIDEr"]
 
 
 def test_bf16_autocast_runs_on_cpu(tiny_captioner, captions_root):
