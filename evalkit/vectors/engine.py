@@ -84,13 +84,9 @@ class AnalogySolver:
 
     def rows(self, words: Sequence[str]) -> list[int] | None:
         """Vocabulary rows of ``words``, or None when one is out of the restricted vocabulary."""
-        out = []
-        for word in words:
-            row = self.vocab.get(self.key(word))
-            if row is None:
-                return None
-            out.append(row)
-        return out
+        get = self.vocab.get
+        rows = [get(w.upper()) for w in words] if self.case_insensitive else [get(w) for w in words]
+        return None if None in rows else rows  # type: ignore[return-value]
 
     def _unit_matrix(self):
         import torch
