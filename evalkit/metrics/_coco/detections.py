@@ -26,7 +26,22 @@ class Detections:
     score: np.ndarray
     area: np.ndarray
     box: np.ndarray | None  # (n, 4) boxes for bbox IoU
-    masks: rle.MaskBuffer | None  # for segm IoU (with .box from rleToBbox)
+    masks: rle.MaskBuffer | None  # for segm IoU
+    file: Any = None
+    scanned: bool = True  # masks.area/.box filled for all; else see mask_stats()
+
+    def mask_stats(self, idx: np.ndarray, heights: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel area and ``rleToBbox`` box of masks ``idx``, decoding only those when not scanned yet."""
+        m = self.masks
+        if self.scanned:
+            return m.area[idx], m.box[idx]
+        area, box, status = rle.scan(m.buf, m.starts[idx], m.ends[idx], heights, widths, work=len(idx))
+        bad = np.flatnonzero(status)
+        if len(bad):
+            j = int(bad[0])
+            raise InputError(rle.STATUS_MESSAGES[int(status[j])], file=self.file, record=int(idx[j]),
+                             field="segmentation.counts")
+        return area, box
 
     def __len__(self) -> int:
         return len(self.score)
@@ -126,7 +141,7 @@ def parse_results(
     n = len(results)
     if n == 0:
         empty = np.zeros(0, np.int64)
-        return Detections(empty, empty, np.zeros(0), np.zeros(0), np.zeros((0, 4)), rle.MaskBuffer([]))
+        return Detections(empty, empty, np.zeros(0), np.zeros(0), np.zeros((0, 4)), rle.MaskBuffer([]), file)
     try:
         image = _ids_to_index([r["image_id"] for r in results], gt.image_ids)
         category = _ids_to_index([r["category_id"] for r in results], gt.category_ids)
@@ -149,7 +164,9 @@ def parse_results(
         checker.fail(iou_type, box_mode)
     masks = None
     if iou_type == "segm" or not box_mode:
-        masks = _masks(results, gt, image, given_box if box_mode else None, checker, iou_type, box_mode)
+        # with box areas, a mask is only decoded if it meets a ground truth of its image and category
+        masks = _masks(results, gt, image, given_box if box_mode else None, checker, iou_type, box_mode,
+                       scan=not box_mode)
     if box_mode:
         area = given_box[:, 2] * given_box[:, 3]
         box = given_box
@@ -161,11 +178,11 @@ def parse_results(
             box[provided] = np.array([r["bbox"] for r in results if "bbox" in r], np.float64).reshape(-1, 4)
         elif given_box is not None:
             box = given_box
-    return Detections(image, category, score, area, box, masks if iou_type == "segm" else None)
+    return Detections(image, category, score, area, box, masks if iou_type == "segm" else None, file, not box_mode)
 
 
 def _masks(results: list[Any], gt: GroundTruth, image: np.ndarray, box: np.ndarray | None,
-           checker: _Checker, iou_type: str, box_mode: bool) -> rle.MaskBuffer:
+           checker: _Checker, iou_type: str, box_mode: bool, scan: bool) -> rle.MaskBuffer:
     """The masks of all results, with the sizes checked against their images."""
     heights, widths = gt.heights[image], gt.widths[image]
     segs = [r.get("segmentation") for r in results]
@@ -185,6 +202,8 @@ def _masks(results: list[Any], gt: GroundTruth, image: np.ndarray, box: np.ndarr
                 masks = None
     if masks is None:
         masks = rle.MaskBuffer(_pieces(segs, heights, widths, box, checker, iou_type, box_mode))
+    if not scan:
+        return masks
     masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, heights, widths, work=len(heights))
     bad = np.flatnonzero(status)
     if len(bad):

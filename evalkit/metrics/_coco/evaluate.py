@@ -41,12 +41,16 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
     ga = ga.astype(np.int64)
     gkey = np.repeat(np.arange(len(images)), per_image) * K + gt.ann_category[ga]
 
-    groups = np.union1d(_sorted_unique(dkey), _sorted_unique(gkey))
+    groups = _sorted_unique(np.sort(np.concatenate([_sorted_unique(dkey), _sorted_unique(gkey)]), kind="stable"))
     use_masks = iou_type == "segm"
     empty_u8, empty_i = np.zeros(1, np.uint8), np.zeros(0, np.int64)
     if use_masks:
         dm, gm = dets.masks, gt.masks
-        d_box, d_buf, d_s, d_e, d_pix = dm.box[kept], dm.buf, dm.starts[kept], dm.ends[kept], dm.area[kept]
+        d_pix, d_box = np.zeros(len(kept), np.int64), np.zeros((len(kept), 4))
+        meets_gt = np.isin(dkey, gkey)
+        need = kept[meets_gt]
+        d_pix[meets_gt], d_box[meets_gt] = dets.mask_stats(need, gt.heights[dets.image[need]], gt.widths[dets.image[need]])
+        d_buf, d_s, d_e = dm.buf, dm.starts[kept], dm.ends[kept]
         g_box, g_buf, g_s, g_e, g_pix = gm.box[ga], gm.buf, gm.starts[ga], gm.ends[ga], gm.area[ga]
         if len(d_buf) == 0:
             d_buf = empty_u8

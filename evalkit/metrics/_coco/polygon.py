@@ -17,8 +17,60 @@ SCALE = 5.0
 
 
 @njit(cache=True)
+def _emit(ua: int, va: int, ub: int, vb: int, h: int, w: int, out: np.ndarray, m: int) -> int:
+    """Append the column-boundary position of the dense boundary step (ua, va) → (ub, vb), if any."""
+    if ub == ua:
+        return m
+    xd = np.float64(ub if ub < ua else ub - 1)
+    xd = (xd + 0.5) / SCALE - 0.5
+    if math.floor(xd) != xd or xd < 0 or xd > w - 1:
+        return m
+    yd = np.float64(vb if vb < va else va)
+    yd = (yd + 0.5) / SCALE - 0.5
+    if yd < 0:
+        yd = 0.0
+    elif yd > h:
+        yd = np.float64(h)
+    out[m] = np.int64(xd) * h + np.int64(math.ceil(yd))
+    return m + 1
+
+
+@njit(cache=True)
+def _steep_u(xs: int, s: float, t: int) -> int:
+    return np.int64(xs + s * t + 0.5)
+
+
+@njit(cache=True)
+def _steep_edge(xs: int, ys: int, dy: int, s: float, h: int, w: int, out: np.ndarray, m: int) -> int:
+    """Boundary positions of a steep edge (|slope| < 1 in u): u(t) moves by at most 1 per step and
+    monotonically, so each column change c -> c+1 with c = 2 (mod 5) is found by bisection."""
+    ua, ub = _steep_u(xs, s, 0), _steep_u(xs, s, dy)
+    lo_u, hi_u = min(ua, ub), max(ua, ub)
+    increasing = ub > ua
+    c = lo_u + (2 - lo_u) % 5
+    while c < hi_u:
+        # first t whose u is on the far side of the c | c+1 column change
+        lo, hi = 0, dy
+        while lo < hi:
+            mid = (lo + hi) // 2
+            um = _steep_u(xs, s, mid)
+            if (um >= c + 1) if increasing else (um <= c):
+                hi = mid
+            else:
+                lo = mid + 1
+        m = _emit(_steep_u(xs, s, lo - 1), lo - 1 + ys, _steep_u(xs, s, lo), lo + ys, h, w, out, m)
+        c += 5
+    return m
+
+
+@njit(cache=True)
 def _boundaries(xy: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Sorted column-major positions where one polygon's mask toggles (before pairing)."""
+    """Sorted column-major positions where one polygon's mask toggles (before pairing).
+
+    The dense walk of ``rleFrPoly`` visits every upsampled point; only steps whose
+    column index lands on a pixel centre (every 5th step of a flat edge) can yield a
+    position, so flat edges jump straight to those steps.
+    """
     k = xy.shape[0] // 2
     x = np.empty(k + 1, np.int64)
     y = np.empty(k + 1, np.int64)
@@ -27,12 +79,12 @@ def _boundaries(xy: np.ndarray, h: int, w: int) -> np.ndarray:
         y[j] = np.int64(SCALE * xy[2 * j + 1] + 0.5)
     if k > 0:
         x[k], y[k] = x[0], y[0]
-    n = 0
+    cap = 1
     for j in range(k):
-        n += max(abs(x[j] - x[j + 1]), abs(y[j] - y[j + 1])) + 1
-    u = np.empty(n, np.int64)
-    v = np.empty(n, np.int64)
-    n = 0
+        cap += abs(x[j] - x[j + 1]) + 2
+    out = np.empty(cap, np.int64)
+    m = 0
+    pu, pv = np.int64(0), np.int64(0)
     for j in range(k):
         xs, xe, ys, ye = x[j], x[j + 1], y[j], y[j + 1]
         dx, dy = abs(xe - xs), abs(ys - ye)
@@ -42,36 +94,28 @@ def _boundaries(xy: np.ndarray, h: int, w: int) -> np.ndarray:
             ys, ye = ye, ys
         if dx >= dy:
             s = (ye - ys) / dx if dx != 0 else 0.0
-            for d in range(dx + 1):
-                t = dx - d if flip else d
-                u[n] = t + xs
-                v[n] = np.int64(ys + s * t + 0.5)
-                n += 1
+            t0 = dx if flip else 0
+            u0, v0 = t0 + xs, np.int64(ys + s * t0 + 0.5)
+            if j > 0:
+                m = _emit(pu, pv, u0, v0, h, w, out, m)
+            d = (xs + dx - 2) % 5 if flip else (3 - xs) % 5
+            if d == 0:
+                d = 5
+            while d <= dx:
+                ta, tb = (dx - d + 1, dx - d) if flip else (d - 1, d)
+                m = _emit(ta + xs, np.int64(ys + s * ta + 0.5), tb + xs, np.int64(ys + s * tb + 0.5), h, w, out, m)
+                d += 5
+            tn = 0 if flip else dx
+            pu, pv = tn + xs, np.int64(ys + s * tn + 0.5)
         else:
             s = (xe - xs) / dy
-            for d in range(dy + 1):
-                t = dy - d if flip else d
-                v[n] = t + ys
-                u[n] = np.int64(xs + s * t + 0.5)
-                n += 1
-    out = np.empty(n + 1, np.int64)
-    m = 0
-    for j in range(1, n):
-        if u[j] == u[j - 1]:
-            continue
-        xd = np.float64(u[j] if u[j] < u[j - 1] else u[j] - 1)
-        xd = (xd + 0.5) / SCALE - 0.5
-        if math.floor(xd) != xd or xd < 0 or xd > w - 1:
-            continue
-        yd = np.float64(v[j] if v[j] < v[j - 1] else v[j - 1])
-        yd = (yd + 0.5) / SCALE - 0.5
-        if yd < 0:
-            yd = 0.0
-        elif yd > h:
-            yd = np.float64(h)
-        yd = math.ceil(yd)
-        out[m] = np.int64(xd) * h + np.int64(yd)
-        m += 1
+            t = dy if flip else 0
+            u, v = np.int64(xs + s * t + 0.5), t + ys
+            if j > 0:
+                m = _emit(pu, pv, u, v, h, w, out, m)
+            m = _steep_edge(xs, ys, dy, s, h, w, out, m)
+            tn = 0 if flip else dy
+            pu, pv = np.int64(xs + s * tn + 0.5), tn + ys
     out[m] = h * w
     return np.sort(out[: m + 1])
 
