@@ -98,3 +98,23 @@ def test_adapters_answer_batches(adapter, name):
     assert [a.skipped for a in answers] == [False, True]
     assert answers[0].word in model.vectors.words
     assert model.describe()["vocabulary"] == len(model.vectors)
+
+
+def test_binary_reader_peak_memory_is_about_the_matrix(tmp_path):
+    """Issue 4: a word2vec binary loads into one preallocated matrix (peak well under 1.5× its size)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, dim = 40_000, 100
+    matrix = rng.standard_normal((n, dim)).astype("<f4")
+    path = tmp_path / "big.bin"
+    with open(path, "wb") as f:
+        f.write(f"{n} {dim}\n".encode())
+        for i in range(n):
+            f.write(f"w{i} ".encode() + matrix[i].tobytes())
+    tracemalloc.start()
+    vectors = load_vectors(path, "word2vec-binary")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.array_equal(vectors.matrix, matrix)
+    assert peak < 1.5 * matrix.nbytes
