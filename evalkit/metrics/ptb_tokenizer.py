@@ -39,8 +39,13 @@ spc sq sr st ste supt supts sys tel tenn tex thu thurs treas tue tues u.k u.s un
 wed wis wisc wm wyo
 """.split())
 
-#: abbreviations CoreNLP recognises only with a capital first letter (they are also common words)
-CASED_ABBREVIATIONS = frozenset(["ark", "ill", "mass", "miss", "ore", "wash"])
+#: abbreviations with one case-sensitive letter: CoreNLP's lexer is caseless except inside character
+#: classes ("[M]ass", "Pp?t[ye]s?", "M[ft]g"); word -> (index of that letter, whether it must be upper case)
+CASE_SENSITIVE_ABBREVIATIONS = {
+    **{w: (0, True) for w in ("ark", "del", "ill", "la", "mass", "miss", "ore", "pa", "tex", "wash")},
+    **{w: (2, False) for w in ("pte", "ptes", "pty", "ptys")},
+    "ppte": (3, False), "ppty": (3, False), "mfg": (1, False), "mtg": (1, False),
+}
 
 #: capitalised words before which a one-letter abbreviation's period is a sentence end
 SENTENCE_STARTERS = frozenset("""
@@ -82,11 +87,10 @@ def tokenize_caption(text: str) -> str:
     """One caption as pycocoevalcap's tokeniser leaves it: lower case, space-joined, punctuation dropped."""
     lowered = text.lower().strip(_SPACE)
     if _SIMPLE.fullmatch(lowered):  # the common case: plain words and maybe a final period
-        if lowered.endswith("."):
-            last = lowered[:-1].rpartition(" ")[2]
-            if last not in ABBREVIATIONS and not (len(last) == 1 and last.isalpha()):
-                lowered = lowered[:-1]
-        if SPLIT_WORDS.keys().isdisjoint(lowered.split(" ")):
+        last = lowered[:-1].rpartition(" ")[2] if lowered.endswith(".") else ""
+        if last not in CASE_SENSITIVE_ABBREVIATIONS and SPLIT_WORDS.keys().isdisjoint(lowered.split(" ")):
+            if last and last not in ABBREVIATIONS and not (len(last) == 1 and last.isalpha()):
+                return lowered[:-1]
             return lowered
     lowered_tokens = (t.lower() for t in _tokens(text))  # CoreNLP lower-cases before the filter
     return " ".join(t for t in lowered_tokens if t not in PUNCTUATIONS)
@@ -120,9 +124,11 @@ def _tokens(line: str) -> list[str]:
 def _keeps_period(word: str, line: str, pos: int) -> bool:
     """Whether the period at ``line[pos]`` stays attached to ``word`` (an abbreviation's period)."""
     low = word.lower()
-    if low in CASED_ABBREVIATIONS:
-        return word[0].isupper()
-    if low in ABBREVIATIONS or _ACRO.fullmatch(low):
+    if low in CASE_SENSITIVE_ABBREVIATIONS:
+        at, upper = CASE_SENSITIVE_ABBREVIATIONS[low]
+        if word[at].isupper() == upper:
+            return True
+    elif low in ABBREVIATIONS or _ACRO.fullmatch(low):
         return True
     if len(low) == 1 and low.isalpha():
         return not _STARTER.match(line, pos + 1)
