@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
 from evalkit.errors import InputError
-from evalkit.metrics._coco import accumulate as acc
-from evalkit.metrics._coco.detections import parse_results, results_use_box_area
-from evalkit.metrics._coco.evaluate import evaluate_batch
-from evalkit.metrics._coco.groundtruth import GroundTruth
-from evalkit.metrics._coco.state import CocoState
+from evalkit.metrics._coco import summary as acc
 from evalkit.metrics.base import Metric
 from evalkit.registry import METRICS
+
+if TYPE_CHECKING:
+    from evalkit.metrics._coco.groundtruth import GroundTruth
 
 ENGINES = ("fast", "reference")
 
@@ -33,7 +32,7 @@ class CocoAP(Metric):
     iou_type: ClassVar[str]
     main_key = "AP"
 
-    def __init__(self, gt: str | Path | dict[str, Any] | GroundTruth | None = None, engine: str = "fast", **options: Any):
+    def __init__(self, gt: "str | Path | dict[str, Any] | GroundTruth | None" = None, engine: str = "fast", **options: Any):
         if engine == "pycocotools":
             engine = "reference"
         if engine not in ENGINES:
@@ -45,6 +44,8 @@ class CocoAP(Metric):
         super().__init__(**options)
 
     def _set_gt(self, gt: Any) -> None:
+        from evalkit.metrics._coco.groundtruth import GroundTruth
+
         if gt is None:
             return
         self.gt = gt if isinstance(gt, GroundTruth) else GroundTruth(gt)
@@ -59,6 +60,8 @@ class CocoAP(Metric):
             self.reset()
 
     def reset(self) -> None:
+        from evalkit.metrics._coco.state import CocoState
+
         if self.gt is not None:
             gt = self.gt
             self.state = CocoState(gt.category_ids, [gt.category_names[c] for c in gt.category_ids.tolist()])
@@ -104,6 +107,9 @@ class CocoAP(Metric):
 
     def _add(self, results: list[dict[str, Any]], owner: np.ndarray | None, image_ids: list[int],
              sample_ids: list[str], file: Any = None) -> None:
+        from evalkit.metrics._coco.detections import parse_results, results_use_box_area
+        from evalkit.metrics._coco.evaluate import evaluate_batch
+
         gt = self._require_gt()
         if self.box_mode is None and results:
             self.box_mode = results_use_box_area(results)
@@ -181,6 +187,8 @@ class CocoAP(Metric):
         return {"iou_type": self.iou_type, "box_mode": self.box_mode, "state": self.state.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        from evalkit.metrics._coco.state import CocoState
+
         if state.get("iou_type") != self.iou_type:
             raise InputError(f"state is for iou_type {state.get('iou_type')!r}, not {self.iou_type!r}")
         self.state = CocoState.from_state_dict(state["state"])

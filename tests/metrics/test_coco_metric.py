@@ -9,7 +9,7 @@ import pytest
 from conftest import shared_file
 
 from evalkit.errors import InputError
-from evalkit.metrics._coco.accumulate import STAT_KEYS
+from evalkit.metrics._coco.summary import STAT_KEYS
 from evalkit.metrics._coco.reference import reference_stats, run_cocoeval
 from evalkit.metrics.coco import CocoBbox, CocoSegm, coco_evaluate
 from evalkit.registry import METRICS

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalkit.metrics._coco import accumulate as acc
+from evalkit.metrics._coco import summary as acc
 from evalkit.metrics._coco.detections import Detections
 from evalkit.metrics._coco.groundtruth import GroundTruth
 from evalkit.metrics._coco.matching import evaluate_groups

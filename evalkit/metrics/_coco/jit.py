@@ -1,16 +1,30 @@
-"""Serial and parallel numba builds of one kernel, picked by the size of the work.
+"""numba, with serial and parallel builds of one kernel picked by the size of the work.
 
 OpenMP threads spin while waiting; on a busy machine a parallel launch for a small
 input costs ten times the work itself, so small inputs take the serial build.
+Without numba (or with ``EVALKIT_NO_NUMBA=1``) the kernels run as plain Python:
+identical numbers, only slow.
 """
 from __future__ import annotations
 
+import os
 import types
 from typing import Any, Callable
 
-from numba import njit
-
 PARALLEL_MIN_WORK = 20_000
+
+try:
+    if os.environ.get("EVALKIT_NO_NUMBA") == "1":
+        raise ImportError("numba disabled by EVALKIT_NO_NUMBA")
+    from numba import njit, prange
+except ImportError:
+    prange = range
+
+    def njit(*args: Any, **kwargs: Any) -> Any:
+        """Stand-in for ``numba.njit``: the function itself, with or without options."""
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return lambda fn: fn
 
 
 class SizedKernel:

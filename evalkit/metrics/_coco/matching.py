@@ -8,11 +8,9 @@ reference's IoU is 0 too. Outputs per detection and area range a bit per IoU thr
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
-
-from evalkit.metrics._coco.jit import sized_kernel
 
 from evalkit.metrics._coco import rle
+from evalkit.metrics._coco.jit import njit, prange, sized_kernel
 
 
 @njit(cache=True)

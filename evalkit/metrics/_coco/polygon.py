@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from evalkit.metrics._coco.jit import njit
 
 SCALE = 5.0
 

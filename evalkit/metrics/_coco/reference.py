@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.metrics._coco import accumulate as acc
+from evalkit.metrics._coco import summary as acc
 from evalkit.metrics._coco.evaluate import BatchResult
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from numba import njit, prange
 
-from evalkit.metrics._coco.jit import sized_kernel
+from evalkit.metrics._coco.jit import njit, prange, sized_kernel
 
 OK, BAD_CHAR, BAD_COUNT, BAD_SUM = 0, 1, 2, 3
 STATUS_MESSAGES = {

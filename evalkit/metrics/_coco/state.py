@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.metrics._coco import accumulate as acc
+from evalkit.metrics._coco import summary as acc
+from evalkit.metrics._coco.accumulate import accumulate
 from evalkit.metrics._coco.evaluate import BatchResult
 
 _DET_FIELDS = ("sample", "category", "score", "rank", "match", "ignore")
@@ -104,7 +105,7 @@ class CocoState:
         npig = np.tensordot(copies, self.npig.astype(np.int64), axes=(0, 0)) if n else np.zeros(
             (len(self.category_ids), len(acc.AREA_RANGES)), np.int64)
         offsets, sample, score, rank, match, ignore = self._order()
-        return acc.accumulate(offsets, sample, score, rank, match, ignore, copies, np.ascontiguousarray(npig, np.int64),
+        return accumulate(offsets, sample, score, rank, match, ignore, copies, np.ascontiguousarray(npig, np.int64),
                               acc.IOU_THRESHOLDS, acc.RECALL_THRESHOLDS, acc.MAX_DETS, work=len(sample))
 
     def state_dict(self) -> dict[str, Any]:
