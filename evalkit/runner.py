@@ -233,17 +233,15 @@ def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, A
     cis: dict[str, list[float]] = {}
     details: dict[str, Any] = {}
     for metric in metrics:
-        result = metric.compute(ci=runtime.ci, n_resamples=runtime.n_resamples, seed=runtime.seed)
-        metric_ci = result.pop("ci", {})
-        for key, value in result.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                # the first metric keeps plain keys; a later metric's clashing key gets its name as prefix
-                name = key if key not in scalars else f"{metric.name}.{key}"
-                scalars[name] = float(value)
-                if key in metric_ci:
-                    cis[name] = metric_ci[key]
-            else:
-                details.setdefault(metric.name, {})[key] = value
+        values, extras, metric_ci = metric.compute_parts(runtime.ci, runtime.n_resamples, runtime.seed)
+        for key, value in values.items():
+            # the first metric keeps plain keys; a later metric's clashing key gets its name as prefix
+            name = key if key not in scalars else f"{metric.name}.{key}"
+            scalars[name] = float(value)
+            if key in metric_ci:
+                cis[name] = metric_ci[key]
+        if extras:
+            details[metric.name] = extras
     notes = [RANDOM_WEIGHTS_NOTE] if model_info.get("random_weights") else []
     if skipped:
         notes.append(f"{num_skipped} samples skipped as unreadable (skip_corrupt): first {skipped[0]!r}")

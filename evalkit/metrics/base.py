@@ -73,13 +73,20 @@ class Metric(ABC):
         confidence: float = 0.95,
     ) -> dict[str, Any]:
         """Scalars of :meth:`aggregate`, extras, and with ``ci`` a bootstrap interval per scalar."""
-        result: dict[str, Any] = dict(self.aggregate(None))
-        result.update(self.extras())
+        scalars, extras, intervals = self.compute_parts(ci, n_resamples, seed, confidence)
+        result: dict[str, Any] = {**scalars, **extras}
         if ci:
-            result["ci"] = resampling.bootstrap_ci(
-                self.aggregate, self.num_samples(), n_resamples=n_resamples, seed=seed, confidence=confidence
-            )
+            result["ci"] = intervals
         return result
+
+    def compute_parts(
+        self, ci: bool = False, n_resamples: int = 1000, seed: int = 12345, confidence: float = 0.95
+    ) -> tuple[dict[str, float], dict[str, Any], dict[str, list[float]]]:
+        """``compute()`` kept apart: the scalars, the extras, and the intervals (empty unless ``ci``)."""
+        intervals = resampling.bootstrap_ci(
+            self.aggregate, self.num_samples(), n_resamples=n_resamples, seed=seed, confidence=confidence
+        ) if ci else {}
+        return dict(self.aggregate(None)), self.extras(), intervals
 
     def paired_test(
         self, other: "Metric", key: str | None = None, n_resamples: int = 1000, seed: int = 12345
