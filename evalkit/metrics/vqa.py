@@ -19,7 +19,7 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
-from evalkit.metrics.vqa_engine import answer_table, question_accuracies
+from evalkit.metrics.vqa_engine import BadAnswer, answer_table, question_accuracies
 from evalkit.metrics.vqa_io import align_results, check_annotation, parse_results
 from evalkit.registry import METRICS
 
@@ -72,10 +72,18 @@ class VQAAccuracy(Metric):
         self.add_records(targets, answers, ids)
 
     def add_records(self, records: Sequence[dict[str, Any]], answers: Sequence[str],
-                    ids: Sequence[Any] | None = None) -> None:
-        """Score validated annotation records against their answers with the vectorised engine."""
+                    ids: Sequence[Any] | None = None, file: Any = None) -> None:
+        """Score checked annotation records (``check_annotation``) against their answers, vectorised.
+
+        ``file`` names the annotation file in the error about a malformed answer.
+        """
         ids = [str(r["question_id"]) for r in records] if ids is None else [str(i) for i in ids]
-        accuracy = question_accuracies(answer_table([r["answers"] for r in records]), answers)
+        try:
+            table = answer_table([r["answers"] for r in records])
+        except BadAnswer as err:
+            raise InputError(str(err), file=file, record=f"question_id {records[err.row]['question_id']}",
+                             field=f"answers[{err.k}].answer") from None
+        accuracy = question_accuracies(table, answers)
         self.add(ids, accuracy, [r.get("question_type") for r in records],
                  [r.get("answer_type") for r in records], answers)
 

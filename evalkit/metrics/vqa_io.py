@@ -50,17 +50,16 @@ def _question_id(record: Any, index: int, path: Path | str | None) -> int:
 
 
 def check_annotation(record: Any, index: int, path: Path | str | None = None) -> int:
-    """Validate one annotation record (question_id, 1+ answers with string ``answer``); its question id."""
+    """Validate one annotation record (question_id, a non-empty answers list, types); its question id.
+
+    Each answer's ``{"answer": str}`` shape is checked where the answers are encoded (``answer_table``).
+    """
     qid = _question_id(record, index, path)
     where = f"{index} (question_id {qid})"
     answers = record.get("answers")
     if not isinstance(answers, list) or not answers:
         raise InputError("answers must be a non-empty list of {answer: ...} objects", file=path, record=where,
                          field="answers")
-    for k, answer in enumerate(answers):
-        if not isinstance(answer, dict) or not isinstance(answer.get("answer"), str):
-            raise InputError(f"answers[{k}] must be an object with a string 'answer', got {answer!r}",
-                             file=path, record=where, field=f"answers[{k}].answer")
     for field in ("question_type", "answer_type"):
         value = record.get(field)
         if value is not None and not isinstance(value, str):
@@ -127,7 +126,8 @@ def align_results(
     if unknown:
         raise InputError(f"{len(unknown)} results for question ids the annotations do not have, first {unknown[0]}",
                          file=results_file, record=f"question_id {unknown[0]}", field="question_id")
-    kept = [record for record in annotations if record["question_id"] in results]
+    complete = len(results) == len(known)  # no unknown ids, so every question has a result
+    kept = list(annotations) if complete else [record for record in annotations if record["question_id"] in results]
     if not subset and len(kept) != len(annotations):
         missing = next(r["question_id"] for r in annotations if r["question_id"] not in results)
         raise InputError(f"no result for {len(annotations) - len(kept)} of {len(annotations)} questions, "

@@ -54,6 +54,7 @@ CONTRACTIONS: dict[str, str] = {
 
 _DIGIT_COMMA_DIGIT = re.compile(r"(\d)(,)(\d)")
 _PERIOD = re.compile(r"(?!<=\d)(\.)(?!\d)")
+_ANY_MARK = re.compile("[" + re.escape("".join(PUNCTUATION)) + ".]")
 #: the official call is ``periodStrip.sub("", text, re.UNICODE)``: the flag lands in ``count``
 _PERIOD_COUNT = int(re.UNICODE)
 
@@ -65,6 +66,8 @@ def clean_whitespace(text: str) -> str:
 
 def strip_punctuation(text: str) -> str:
     """The official ``processPunctuation``."""
+    if _ANY_MARK.search(text) is None:  # most answers: nothing to replace or delete
+        return text
     glued_number = _DIGIT_COMMA_DIGIT.search(text) is not None
     out = text
     for mark in PUNCTUATION:
@@ -75,6 +78,9 @@ def strip_punctuation(text: str) -> str:
 
 def digits_and_articles(text: str) -> str:
     """The official ``processDigitArticle``: lower-case, number words → digits, no articles, contractions."""
+    if text.isalnum() and text == text.lower():  # one lower-case word, the common case
+        word = NUMBER_WORDS.get(text, text)
+        return "" if word in ARTICLES else CONTRACTIONS.get(word, word)
     words = (NUMBER_WORDS.get(word, word) for word in text.lower().split())
     return " ".join(CONTRACTIONS.get(word, word) for word in words if word not in ARTICLES)
 

@@ -39,7 +39,7 @@ class VQAScorer(Scorer):
         records, answers = align_results(annotations, load_results(args.pred), bool(getattr(args, "subset", False)),
                                          args.pred)
         metric = VQAAccuracy()
-        metric.add_records(records, answers)
+        metric.add_records(records, answers, file=args.annotations)
         result = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=getattr(args, "n_resamples", 1000),
                                 seed=getattr(args, "seed", 12345))
         result["official"] = metric.official_accuracy()

@@ -3,12 +3,11 @@
 Transcribed from GT-Vision-Lab/VQA @a013f00 ``PythonEvaluationTools/vqaEvaluation/vqaEval.py``
 (``VQAEval.evaluate``, ``processPunctuation``, ``processDigitArticle``, ``setAccuracy``), kept
 deliberately close to the original (same loops, same dict-equality leave-one-out, same in-place
-mutation of the ground truth, same regexes including the ``re.UNICODE``-as-count call). Only the
-Python 2 ``print`` statements and the progress bar are dropped, and ``acc_qa`` (the unrounded
+mutation of the ground truth, so callers pass a copy when they reuse the annotations; same regexes,
+including the ``re.UNICODE``-as-count call). Only the Python 2 ``print`` statements and the progress bar are dropped, and ``acc_qa`` (the unrounded
 per-question accuracies the script keeps in ``accQA``) is returned for per-question comparison.
 It is the oracle of the differential tests and the baseline of the benchmark; it is not used by evalkit.
 """
-import copy
 import re
 
 CONTRACTIONS = {"aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've", "couldnt": "couldn't", \
@@ -76,7 +75,7 @@ def evaluate(annotations, results, quesIds=None, n=2):
     Returns ``(accuracy, acc_qa, eval_qa)``: ``vqaEval.accuracy``, the unrounded ``accQA`` list in
     evaluation order and ``vqaEval.evalQA``.
     """
-    qa = {ann['question_id']: copy.deepcopy(ann) for ann in annotations}
+    qa = {ann['question_id']: ann for ann in annotations}  # VQA.createIndex: the answers are mutated in place
     annsQuesIds = [ann['question_id'] for ann in results]
     assert set(annsQuesIds) == set(ann['question_id'] for ann in annotations), \
         'Results do not correspond to current VQA set.'

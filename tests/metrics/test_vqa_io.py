@@ -23,7 +23,6 @@ def _write(tmp_path, name: str, data) -> str:
 @pytest.mark.parametrize("records, field", [
     ([{"question_id": "7", "answers": _answers("a")}], "question_id"),
     ([{"question_id": 7, "answers": []}], "answers"),
-    ([{"question_id": 7, "answers": [{"answer": 3}]}], "answers[0].answer"),
     ([{"question_id": 7, "answers": _answers("a"), "answer_type": 5}], "answer_type"),
     ([{"question_id": 7, "answers": _answers("a")}, {"question_id": 7, "answers": _answers("b")}], "question_id"),
 ])
@@ -55,6 +54,16 @@ def test_unreadable_files(tmp_path):
         load_questions(_write(tmp_path, "q.json", {"annotations": []}))
     with pytest.raises(MissingResourceError):
         load_annotations(tmp_path / "absent.json")
+
+
+@pytest.mark.parametrize("answers", [[{"answer": "a"}, {"answer": 3}], [{"answer": "a"}, "b"], [{"text": "a"}],
+                                     [{"answer": ["a"]}]])
+def test_bad_answer_names_question_and_field(answers):
+    records = [{"question_id": 5, "answers": [{"answer": "x"}]}, {"question_id": 7, "answers": answers}]
+    bad = next(k for k, a in enumerate(answers) if not isinstance(a, dict) or not isinstance(a.get("answer"), str))
+    with pytest.raises(InputError) as err:
+        VQAAccuracy().add_records(records, ["x", "a"], file="ann.json")
+    assert (err.value.file, err.value.record, err.value.field) == ("ann.json", "question_id 7", f"answers[{bad}].answer")
 
 
 def test_unknown_and_missing_results():

@@ -2,6 +2,7 @@
 through the runner into the ``vqa`` metric, checked against ViLT run by hand and the vqaEval transcription."""
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def test_runner_feeds_vilt_answers_to_the_vqa_metric(tiny_vilt, vqa_root):
     assert metric.sample_ids() == dataset.sample_ids()
     assert all(a in LABELS for a in answers)
     assert answers == by_hand(tiny_vilt, dataset)  # batching with padding changes no answer
-    accuracy, per_question, _ = ref.evaluate(dataset.annotations, [
+    accuracy, per_question, _ = ref.evaluate(copy.deepcopy(dataset.annotations), [
         {"question_id": int(i), "answer": a} for i, a in zip(metric.sample_ids(), answers)])
     assert metric.accuracies().tolist() == per_question
     assert record["metrics"]["overall"] == pytest.approx(100 * sum(per_question) / len(per_question), rel=1e-12)

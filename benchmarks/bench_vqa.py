@@ -1,0 +1,65 @@
+"""VQA v2 accuracy at val2014 scale (214,354 questions × 10 answers): evalkit beside the official algorithm.
+
+The baseline is ``tests/metrics/_vqa_reference.py``, a loop-for-loop Python 3 transcription of
+``vqaEval.py`` (the original is Python 2). Both sides start from parsed JSON; the reference gets a
+fresh copy each time because it normalises the annotations in place, as the original does.
+evalkit's normalisation cache is cleared before each timing, so every run starts cold.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "metrics"))
+from gen_vqa import cached  # noqa: E402
+
+
+def evalkit_vqa(annotations, results):
+    from evalkit.metrics.vqa import vqa_metric
+    from evalkit.metrics.vqa_normalize import normalize_answer
+
+    normalize_answer.cache_clear()
+    return vqa_metric(annotations, results)
+
+
+def reference_vqa(annotations, results):
+    import _vqa_reference
+
+    return _vqa_reference.evaluate(annotations, results)
+
+
+class VQAv2Val:
+    timeout = 900
+    number = 1
+    repeat = 1
+    warmup_time = 0
+
+    def setup(self):
+        self.annotations, self.results = cached()
+        self.fresh = copy.deepcopy(self.annotations)
+
+    def time_evalkit(self):
+        evalkit_vqa(self.annotations, self.results)
+
+    def time_reference(self):
+        reference_vqa(self.fresh, self.results)
+
+    def track_speedup(self):
+        """reference seconds / evalkit seconds, measured one after the other in this process."""
+        start = time.perf_counter()
+        reference_vqa(self.fresh, self.results)
+        middle = time.perf_counter()
+        evalkit_vqa(self.annotations, self.results)
+        return (middle - start) / (time.perf_counter() - middle)
+
+    track_speedup.unit = "x"
+
+
+if __name__ == "__main__":
+    bench = VQAv2Val()
+    bench.setup()
+    print(f"speedup {bench.track_speedup():.1f}x")
