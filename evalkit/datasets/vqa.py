@@ -25,7 +25,8 @@ class VQADataset(DatasetLoader):
     """Official VQA files. Paths default to the official names inside ``root``.
 
     ``image_pattern`` maps an image id to a file name (``COCO_val2014_%012d.jpg``; use
-    ``COCO_train2014_%012d.jpg`` for train). ``skip_corrupt: true`` skips unreadable images.
+    ``COCO_train2014_%012d.jpg`` for train). ``skip_corrupt: true`` skips unreadable images;
+    ``images_required: false`` reads no image (inputs carry ``image: None``), for results files.
     """
 
     name = "vqa"
@@ -33,17 +34,20 @@ class VQADataset(DatasetLoader):
 
     def __init__(self, root: str | Path | None = None, questions_file: str | Path | None = None,
                  annotations_file: str | Path | None = None, image_dir: str | Path | None = None,
-                 image_pattern: str = DEFAULT_IMAGE_PATTERN, skip_corrupt: bool = False, **options: Any):
+                 image_pattern: str = DEFAULT_IMAGE_PATTERN, skip_corrupt: bool = False,
+                 images_required: bool = True, **options: Any):
         super().__init__(root, questions_file=str(questions_file) if questions_file else None,
                          annotations_file=str(annotations_file) if annotations_file else None,
                          image_dir=str(image_dir) if image_dir else None, image_pattern=image_pattern,
-                         skip_corrupt=skip_corrupt, **options)
+                         skip_corrupt=skip_corrupt, images_required=images_required, **options)
         base = self.require_root("the folder of the VQA question/annotation files") if root is not None else None
         self.questions_file = self._path(questions_file, base, DEFAULT_QUESTIONS, "questions_file")
         self.annotations_file = self._path(annotations_file, base, DEFAULT_ANNOTATIONS, "annotations_file")
-        self.image_dir = self._path(image_dir, base, DEFAULT_IMAGE_DIR, "image_dir")
+        self.image_dir = self._path(image_dir, base, DEFAULT_IMAGE_DIR, "image_dir") \
+            if images_required or image_dir is not None or base is not None else Path(".")
         self.image_pattern = image_pattern
         self.skip_corrupt = skip_corrupt
+        self.images_required = images_required
         for path, what in ((self.questions_file, "questions"), (self.annotations_file, "annotations")):
             if not path.is_file():
                 raise MissingResourceError(f"VQA {what} file not found: {path.resolve()}")
@@ -71,26 +75,33 @@ class VQADataset(DatasetLoader):
         return self.image_dir / (self.image_pattern % image_id)
 
     def item(self, index: int, transform: Callable | None) -> Any:
-        from PIL import Image
-
         record = self.annotations[index]
         question = self.questions[record["question_id"]]
         image_id = question.get("image_id", record.get("image_id"))
         if not isinstance(image_id, int):
             raise InputError(f"image_id must be an integer, got {image_id!r}", file=self.questions_file,
                              record=f"question_id {record['question_id']}", field="image_id")
+        image = self._image(index, image_id) if self.images_required else None
+        if isinstance(image, _Skipped):
+            return image
+        if transform is not None and image is not None:
+            image = transform(image)
+        inputs = {"image": image, "question": question.get("question", ""), "question_id": record["question_id"],
+                  "image_id": image_id}
+        return inputs, record
+
+    def _image(self, index: int, image_id: int) -> Any:
+        from PIL import Image
+
         path = self.image_path(image_id)
         try:
             with Image.open(path) as image:
-                image = image.convert("RGB")
+                return image.convert("RGB")
         except (OSError, SyntaxError, ValueError) as err:
             if self.skip_corrupt:
                 return _Skipped(self._ids[index], str(err))
             raise InputError(f"cannot read image: {err} (set skip_corrupt: true to skip and count such files)",
-                             file=path, record=f"question_id {record['question_id']}") from err
-        inputs = {"image": transform(image) if transform else image, "question": question.get("question", ""),
-                  "question_id": record["question_id"], "image_id": image_id}
-        return inputs, record
+                             file=path, record=f"question_id {self._ids[index]}") from err
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "questions_file": str(self.questions_file.resolve()),
