@@ -9,6 +9,11 @@ State: per image its id, candidate and references (raw and tokenised). Because d
 frequencies depend on the whole set, ``aggregate(indices)`` recomputes them over the
 multiset of images drawn: a bootstrap resample is scored as if it were the evaluated set,
 a drawn-twice image counting twice in the document frequencies and in N.
+
+Degenerate set: when no reference caption of the evaluated set has a token (every reference
+empty or blank), pycocoevalcap's ``Cider`` raises ``ValueError`` (``max()`` of its empty
+document frequencies); here every image's CIDEr-D is 0.0 (no n-gram, so no tf-idf vector) and
+BLEU is what pycocoevalcap's ``Bleu`` gives on the same captions.
 """
 from __future__ import annotations
 

@@ -6,7 +6,12 @@ installed pycocoevalcap) in a private temporary folder; ``backend="python"`` rep
 output on caption text without Java. The Python rules were derived by probing the jar and
 are tested token for token against it on real caption sets and on generated caption text:
 ASCII letters, digits, spaces and the punctuation captions use (``.,!?;:'"()[]{}-&/%$#``),
-contractions, abbreviations, numbers and fractions, curly quotes, dashes and ellipses.
+contractions, abbreviations, numbers and fractions, curly quotes, dashes and ellipses, and
+CoreNLP's HTHING tokens (letters, digits, periods and commas ending in hyphenated parts:
+"dog,x-ray", "fri...,well-known" stay one token). Known shapes it does not reproduce: a comma
+or an opening ``'`` right before a number ("a,1990s", "'10"), a closing ``'`` after a word
+with "&", ".," after a word with "/" or "'" or one CoreNLP splits ("gonna.,"), four or more
+periods in a row, and rare single-letter/abbreviation periods before upper-case words.
 Text outside that domain (SGML tags, URLs, e-mail addresses, rare Unicode) is tokenised on a
 best-effort basis; use the Java backend when such captions matter.
 """
@@ -61,7 +66,7 @@ SPLIT_WORDS = {"cannot": 3, "gimme": 3, "gonna": 3, "gotta": 3, "lemme": 3, "wan
 _SPACE = " \t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u3000"
 _SIMPLE = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*\.?")
 _ACRO = re.compile(r"[a-z](?:\.[a-z])+")
-_STARTER = re.compile(r"[ ]+(?:" + "|".join(re.escape(w) for w in sorted(SENTENCE_STARTERS, key=len, reverse=True)) + ")[ ]")
+_STARTER = re.compile(r"[ ]+(?:" + "|".join(re.escape(w) for w in sorted(SENTENCE_STARTERS, key=len, reverse=True)) + ")(?:[ ]|$)")
 _UNICODE = str.maketrans({"\u2013": " -- ", "\u2014": " -- ", "\u2015": " -- ", "\u2026": " ... ",
                           "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a3": " # ",
                           "\u20ac": " $ "})
@@ -73,11 +78,16 @@ _TOKEN = re.compile(r"""
   | (?P<number>[-+]?\d*(?:[.:,]\d+)+(?![^\W_]|[&/]|-[^\W_])|[-+]\d+)
   | (?P<hashtag>\#[^\W\d_]+)
   | (?P<word>[^\W_]+(?:(?:[-'.&/]|'n')[^\W_]+)*)
-  | (?P<apos>'(?:n'?|\d0s|em|till?|cause|tis|twas|s|m|d|re|ve|ll)(?![^\W_]))
+  | (?P<apos>'n'(?=[^\W_])|'(?:n'?|\d0s|em|till?|cause|tis|twas|s|m|d|re|ve|ll)(?![^\W_]))
   | (?P<quote>["'`]+)
   | (?P<ellipsis>\.{3,})
   | (?P<punct>[!?]+|-+|_+|@+|\#+|\*+|.)
 """, re.VERBOSE | re.IGNORECASE)
+#: CoreNLP's HTHING: letters, digits, periods and commas, then hyphenated parts ("dog,x-ray", "fri...,well-k",
+#: "u.s.-made", "x-U.S."); JFlex takes it whenever it is the longest match
+_HTHING = re.compile(r"[^\W_][^\W_.,]*(?:[.,]+[^\W_]*)*(?:-(?:[a-z](?:\.[a-z])+\.|[^\W_]+))+", re.IGNORECASE)
+_THINGA = re.compile(r"[A-Z]+(?:&[A-Z]+)+")
+_HYPHENATED = re.compile(r"[^\W_.]+(?:[.-][^\W_.]+)*")
 _BRACKETS = {"(": "-LRB-", ")": "-RRB-", "[": "-LSB-", "]": "-RSB-", "{": "-LCB-", "}": "-RCB-"}
 _AUX = re.compile(r"(.*?[^\W_])('s|'m|'d|'re|'ve|'ll)$", re.IGNORECASE)
 _NT = re.compile(r"(.*?[a-z])(n't)$", re.IGNORECASE)
@@ -88,7 +98,7 @@ def tokenize_caption(text: str) -> str:
     lowered = text.lower().strip(_SPACE)
     if _SIMPLE.fullmatch(lowered):  # the common case: plain words and maybe a final period
         last = lowered[:-1].rpartition(" ")[2] if lowered.endswith(".") else ""
-        if last not in CASE_SENSITIVE_ABBREVIATIONS and SPLIT_WORDS.keys().isdisjoint(lowered.split(" ")):
+        if last not in CASE_SENSITIVE_ABBREVIATIONS and SPLIT_WORDS.keys().isdisjoint(lowered.rstrip(".").split(" ")):
             if last and last not in ABBREVIATIONS and not (len(last) == 1 and last.isalpha()):
                 return lowered[:-1]
             return lowered
@@ -103,13 +113,18 @@ def _tokens(line: str) -> list[str]:
     while pos < len(line):
         match = _TOKEN.match(line, pos)
         kind, text = match.lastgroup, match.group()
-        pos = match.end()
+        hthing = _HTHING.match(line, pos)
+        if hthing and (hthing.end() > match.end() or kind == "word" and "-" in text and _HYPHENATED.fullmatch(text)):
+            kind, text = "hthing", hthing.group()
+        elif kind == "word" and _relexed_from(text):
+            text = text[: _relexed_from(text)]
+        pos = hthing.end() if kind == "hthing" else match.start() + len(text)
         if kind == "space":
             continue
         if kind == "fraction":
             out.append(text.replace(" ", "\u00a0"))
-        elif kind == "word":
-            parts = _split_word(text)
+        elif kind in ("word", "hthing"):
+            parts = _split_word(text) if kind == "word" else [text]
             if line.startswith(".", pos) and _keeps_period(parts[-1], line, pos):
                 parts[-1] += "."
                 pos += 1
@@ -119,6 +134,23 @@ def _tokens(line: str) -> list[str]:
         else:
             out.append(_BRACKETS.get(text, text))
     return out
+
+
+def _relexed_from(word: str) -> int:
+    """Where the lexer ends a word that splits off ``y'``, ``'n'`` or a lower-case ``&`` (0: it does not): the
+    rest is lexed again, so "at&t,x-ray" gives "at", "&", "t,x-ray"."""
+    low = word.lower()
+    if low in SPLIT_WORDS:
+        return 0
+    if "'n'" in low and not low.startswith("'n'"):
+        end = low.index("'n'") + 3
+        return end if end < len(word) else 0
+    if low.startswith("y'") and len(low) > 2:
+        return 2
+    if "&" in word and not all(p.isupper() or p == "&" for p in re.split(r"(&)", word)):
+        upper = _THINGA.match(word)
+        return upper.end() if upper and word.startswith("&", upper.end()) else word.index("&")
+    return 0
 
 
 def _keeps_period(word: str, line: str, pos: int) -> bool:

@@ -1,9 +1,6 @@
 """The ``coco-captions`` loader on small files in the official formats (captions_val2014 annotations,
 Karpathy ``dataset_coco.json``, ``{image: [captions]}``, results-style rows), on the real ABSTRACT-50S
 files, and on broken files: which error each gets and that it names the file, record and field.
-
-Cases marked xfail(strict) are gaps of ``evalkit/datasets/captions.py`` today (accepted silently or a
-bare ``AttributeError``); they assert the error the loader should raise and flip to passing once fixed.
 """
 from __future__ import annotations
 
@@ -18,8 +15,6 @@ from conftest import shared_file
 from evalkit.datasets.captions import CocoCaptions, read_references, read_results
 from evalkit.errors import InputError, MissingResourceError
 from tests.helpers import write_image
-
-GAP = "evalkit/datasets/captions.py does not reject this input yet"
 
 
 def write(tmp_path: Path, data: object, name: str = "captions.json") -> Path:
@@ -172,35 +167,84 @@ def test_results_file_errors(tmp_path):
     assert err.value.field == "caption"
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, pytest.fail.Exception), reason=GAP)
-@pytest.mark.parametrize("data, record, field", [
+@pytest.mark.parametrize("data, record, field, message", [
     pytest.param({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"image_id": 2, "caption": "x"}]},
-                 0, "image_id", id="annotation-of-unknown-image"),
+                 0, "image_id", "annotation of image 2, which is not in 'images'", id="annotation-of-unknown-image"),
     pytest.param({"images": [{"id": 1, "file_name": "a.jpg"}, {"id": 1, "file_name": "b.jpg"}],
-                  "annotations": [{"image_id": 1, "caption": "x"}]}, 1, "id", id="duplicate-image-id"),
-    pytest.param({"annotations": [{"image_id": [1], "caption": "x"}]}, 0, "image_id", id="image-id-a-list"),
-    pytest.param({"annotations": [{"image_id": 1.0, "caption": "x"}]}, 0, "image_id", id="image-id-a-float"),
+                  "annotations": [{"image_id": 1, "caption": "x"}]}, 1, "id", "image id 1 listed twice",
+                 id="duplicate-image-id"),
+    pytest.param({"images": [{"file_name": "a.jpg"}], "annotations": [{"image_id": 1, "caption": "x"}]},
+                 0, "id", "image entry without 'id'", id="image-without-id"),
+    pytest.param({"annotations": [{"image_id": [1], "caption": "x"}]}, 0, "image_id",
+                 "image id must be an integer or a non-empty string, got list [1]", id="image-id-a-list"),
+    pytest.param({"annotations": [{"image_id": 1, "caption": "x"}, {"image_id": 1.0, "caption": "y"}]}, 1,
+                 "image_id", "got float 1.0", id="image-id-a-float"),
+    pytest.param({"annotations": [{"image_id": True, "caption": "x"}]}, 0, "image_id", "got bool true",
+                 id="image-id-a-bool"),
+    pytest.param([{"image_id": 1, "caption": "x"}, {"image_id": 2.5, "caption": "y"}], 1, "image_id",
+                 "got float 2.5", id="rows-image-id-a-float"),
     pytest.param(karpathy(("test", "test")) | {"images": [dict(karpathy()["images"][0], imgid=k) for k in (0, 1)]},
-                 1, "cocoid", id="karpathy-duplicate-cocoid"),
+                 1, "cocoid", "image 500 listed twice", id="karpathy-duplicate-cocoid"),
+    pytest.param({"images": [{"imgid": 3, "split": "val", "sentences": []},
+                             {"imgid": 3, "split": "test", "sentences": [{"raw": "a"}]}]},
+                 1, "imgid", "image 3 listed twice", id="karpathy-duplicate-imgid-across-splits"),
     pytest.param({"images": [{"split": "test", "sentences": [{"raw": "a"}]}]}, 0, "cocoid",
-                 id="karpathy-image-without-id"),
+                 "image without 'cocoid' or 'imgid'", id="karpathy-image-without-id"),
+    pytest.param({"images": [{"cocoid": 1.0, "split": "test", "sentences": [{"raw": "a"}]}]}, 0, "cocoid",
+                 "got float 1.0", id="karpathy-cocoid-a-float"),
 ])
-def test_gaps_accepted_silently_today(tmp_path, data, record, field):
+def test_ids_that_do_not_name_one_image_are_rejected(tmp_path, data, record, field, message):
     path = write(tmp_path, data)
     with pytest.raises(InputError) as err:
         read_references(path, "test")
-    assert (err.value.record, err.value.field) == (record, field)
+    assert (err.value.file, err.value.record, err.value.field) == (path, record, field)
+    assert message in str(err.value) and f"record {record}" in str(err.value) and str(path) in str(err.value)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=GAP)
-@pytest.mark.parametrize("data", [{"images": ["COCO_val2014_000000000001.jpg"]}, {"images": {"1": "a.jpg"}}],
-                         ids=["karpathy-image-a-string", "karpathy-images-a-dict"])
-def test_gap_karpathy_entries_that_are_not_objects(tmp_path, data):
-    with pytest.raises(InputError):
-        read_references(write(tmp_path, data), "test")
+def test_integer_and_string_ids_are_the_same_image(tmp_path):
+    rows = [{"image_id": 1, "caption": "a"}, {"image_id": "1", "caption": "b"}]
+    assert read_references(write(tmp_path, rows))[0] == {"1": ["a", "b"]}
+    with pytest.raises(InputError, match="second caption") as err:
+        read_results(write(tmp_path, rows, "results.json"))
+    assert (err.value.record, err.value.field) == (1, "image_id")
+    with pytest.raises(InputError, match="got float 1.0") as err:
+        read_results(write(tmp_path, [{"image_id": 1.0, "caption": "a"}], "results.json"))
+    assert (err.value.record, err.value.field) == (0, "image_id")
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=GAP)
-def test_gap_split_with_no_images_names_the_splits(tmp_path):
-    with pytest.raises(InputError, match="restval"):
-        CocoCaptions(annotation_file=write(tmp_path, karpathy(("val", "restval"))), split="test")
+@pytest.mark.parametrize("data, record, field, message", [
+    pytest.param({"images": ["COCO_val2014_000000000001.jpg"]}, 0, None,
+                 "image entry must be an object with 'sentences', got str", id="karpathy-image-a-string"),
+    pytest.param({"images": {"1": "a.jpg"}}, None, "images", "'images' must be a list of image objects, got dict",
+                 id="karpathy-images-a-dict"),
+    pytest.param({"images": {"1": "a.jpg"}, "annotations": []}, None, "images", "'images' must be a list, got dict",
+                 id="coco-images-a-dict"),
+    pytest.param({"images": [], "annotations": {"1": "a"}}, None, "annotations",
+                 "'annotations' must be a list, got dict", id="coco-annotations-a-dict"),
+    pytest.param({"images": ["a.jpg"], "annotations": []}, 0, "id", "image entry without 'id'",
+                 id="coco-image-a-string"),
+])
+def test_entries_that_are_not_objects(tmp_path, data, record, field, message):
+    path = write(tmp_path, data)
+    with pytest.raises(InputError) as err:
+        read_references(path, "test")
+    assert (err.value.file, err.value.record, err.value.field) == (path, record, field)
+    assert message in str(err.value)
+
+
+def test_split_with_no_images_names_the_splits(tmp_path):
+    path = write(tmp_path, karpathy(("val", "restval", "val")))
+    with pytest.raises(InputError) as err:
+        CocoCaptions(annotation_file=path, split="test")
+    assert (err.value.file, err.value.field) == (path, "split")
+    assert "split 'test' selects no images; splits in the file: restval, val" in str(err.value)
+    assert list(CocoCaptions(annotation_file=path, split="restval").sample_ids()) == ["501"]
+
+
+@pytest.mark.parametrize("data", [{"images": []}, {"images": [], "annotations": []}, {}, []],
+                         ids=["karpathy", "coco", "dict", "rows"])
+def test_file_without_images_is_rejected(tmp_path, data):
+    path = write(tmp_path, data)
+    with pytest.raises(InputError, match="no images") as err:
+        read_references(path, None)
+    assert err.value.file == path
