@@ -77,28 +77,38 @@ def evaluate_groups(gd0, gd1, gg0, gg1,
     match = np.zeros((n_dt, A), np.uint16)
     ignore = np.zeros((n_dt, A), np.uint16)
     npig = np.zeros((gd0.shape[0], A), np.int64)
+    all_bits = np.uint16((1 << T) - 1)
     for q in prange(gd0.shape[0]):
         d0, d1, g0, g1 = gd0[q], gd1[q], gg0[q], gg1[q]
         D, G = d1 - d0, g1 - g0
+        if G == 0:  # nothing to match: a detection is ignored exactly when its area is out of range
+            for a in range(A):
+                lo, hi = ranges[a, 0], ranges[a, 1]
+                for i in range(d0, d1):
+                    if d_area[i] < lo or d_area[i] > hi:
+                        ignore[i, a] = all_bits
+            continue
         ious = np.zeros((D, G))
-        if D > 0 and G > 0:
+        if D > 0:
             ious = _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
                                d_buf, d_start, d_end, d_pix, g_buf, g_start, g_end, g_pix)
+        gig = np.empty(G, np.bool_)
+        taken = np.empty(G, np.bool_)
         for a in range(A):
             lo, hi = ranges[a, 0], ranges[a, 1]
-            gig = np.empty(G, np.bool_)
+            n_valid = 0
             for j in range(G):
                 ar = g_area[g0 + j]
                 gig[j] = g_crowd[g0 + j] or ar < lo or ar > hi
-            order = np.argsort(gig, kind="mergesort")
-            n_valid = 0
-            for j in range(G):
                 if not gig[j]:
                     n_valid += 1
             npig[q, a] = n_valid
+            if D == 0:
+                continue
+            order = np.argsort(gig, kind="mergesort")
             for t in range(T):
                 thr = min(thresholds[t], 1 - 1e-10)
-                taken = np.zeros(G, np.bool_)
+                taken[:] = False
                 bit = np.uint16(1 << t)
                 for i in range(D):
                     best = thr
