@@ -236,11 +236,14 @@ def coco_evaluate(gt: str | Path | dict[str, Any], results: list[dict[str, Any]]
     """
     if iou_type not in ("segm", "bbox"):
         raise InputError(f"iou_type must be 'segm' or 'bbox', not {iou_type!r}", field="iou_type")
+    from evalkit.metrics._coco.groundtruth import GroundTruth, load_json
+
+    ground_truth = gt if isinstance(gt, GroundTruth) else GroundTruth(gt)
+    if iou_type == "segm" and engine == "fast":
+        ground_truth.prefetch_masks()
     file = None
     if isinstance(results, (str, Path)):
-        from evalkit.metrics._coco.groundtruth import load_json
-
         file, results = results, load_json(results)
-    metric = (CocoSegm if iou_type == "segm" else CocoBbox)(gt=gt, engine=engine)
+    metric = (CocoSegm if iou_type == "segm" else CocoBbox)(gt=ground_truth, engine=engine)
     metric.add_results(results, file=file)
     return metric.compute()

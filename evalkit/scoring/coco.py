@@ -23,9 +23,12 @@ class _CocoScorer(Scorer):
         from evalkit.metrics._coco.groundtruth import GroundTruth, load_json
         from evalkit.metrics.coco import CocoBbox, CocoSegm
 
+        engine = getattr(args, "engine", "fast")
         gt = GroundTruth(_existing(args.gt, "--gt"))
+        if self.iou_type == "segm" and engine == "fast":
+            gt.prefetch_masks()  # rasterise GT polygons while the results file parses
         results = load_json(_existing(args.pred, "--pred"))
-        metric = (CocoSegm if self.iou_type == "segm" else CocoBbox)(gt=gt, engine=getattr(args, "engine", "fast"))
+        metric = (CocoSegm if self.iou_type == "segm" else CocoBbox)(gt=gt, engine=engine)
         metric.add_results(results, file=args.pred)
         del results
         out = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),

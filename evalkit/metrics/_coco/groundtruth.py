@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ class GroundTruth:
         self._read_categories(data)
         self._read_annotations(data)
         self._masks: rle.MaskBuffer | None = None
+        self._pending: tuple[threading.Thread | None, _MaskJob] | None = None
 
     def _field(self, section: str, index: int, record: dict[str, Any], name: str) -> Any:
         if not isinstance(record, dict) or name not in record:
@@ -141,20 +144,40 @@ class GroundTruth:
     def masks(self) -> rle.MaskBuffer:
         """Compressed RLE of every annotation (polygons rasterised pixel-exactly), with area and box."""
         if self._masks is None:
-            self._masks = self._build_masks()
+            if self._pending is None:
+                self.prefetch_masks(background=False)
+            thread, job = self._pending
+            if thread is not None:
+                thread.join()
+            self._pending = None
+            self._masks = job.result(self)
         return self._masks
 
-    def _build_masks(self) -> rle.MaskBuffer:
-        pieces: list[bytes] = [b""] * len(self._kept)
+    def prefetch_masks(self, background: bool = True) -> None:
+        """Rasterise the masks, in a thread by default: the kernels release the GIL, so a
+        results file can be parsed meanwhile. Bad annotations raise here or on ``masks``."""
+        if self._masks is not None or self._pending is not None:
+            return
+        job = self._mask_job()
+        thread = threading.Thread(target=job.run, daemon=True) if background else None
+        if thread is None:
+            job.run()
+        else:
+            thread.start()
+        self._pending = (thread, job)
+
+    def _mask_job(self) -> "_MaskJob":
+        """Check every segmentation and prepare the kernel inputs (Python work, under the GIL)."""
+        pieces: dict[int, bytes] = {}
         polys: list[int] = []
         for j, (i, a) in enumerate(zip(self._ann_positions, self._kept)):
             segm = self._field("annotations", i, a, "segmentation")
             im = self.ann_image[j]
             h, w = int(self.heights[im]), int(self.widths[im])
-            if isinstance(segm, list):
-                if not segm:
-                    raise InputError("empty polygon list", file=self.file, record=f"annotations[{i}]", field="segmentation")
+            if isinstance(segm, list) and segm and isinstance(segm[0], list) and len(segm[0]) > 4:
                 polys.append(j)
+            elif isinstance(segm, list) and segm:  # frPyObjects reads a first part of 4 numbers as a box
+                pieces[j] = rle.polygons_to_rle(segm, h, w)
             elif isinstance(segm, dict) and "counts" in segm:
                 counts = segm["counts"]
                 if isinstance(counts, list):
@@ -165,42 +188,65 @@ class GroundTruth:
                         raise InputError(f"mask size {segm.get('size')} differs from the image's [{h}, {w}]",
                                          file=self.file, record=f"annotations[{i}]", field="segmentation.size")
             else:
-                raise InputError("segmentation must be polygons or an RLE", file=self.file, record=f"annotations[{i}]", field="segmentation")
-        rasters = self._rasterise([self._kept[j]["segmentation"] for j in polys], [int(self.ann_image[j]) for j in polys])
-        for j, counts in zip(polys, rasters):
-            pieces[j] = counts
-        masks = rle.MaskBuffer(pieces)
-        im = self.ann_image
-        masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, self.heights[im], self.widths[im], work=len(im))
-        bad = np.flatnonzero(status)
-        if len(bad):
-            j = int(bad[0])
-            raise InputError(rle.STATUS_MESSAGES[int(status[j])], file=self.file,
-                             record=f"annotations[{self._ann_positions[j]}]", field="segmentation")
-        return masks
-
-    def _rasterise(self, segms: list[list[Any]], images: list[int]) -> list[bytes]:
-        """Polygon annotations → RLE strings: numba for ordinary polygons, pycocotools for odd first parts."""
-        fast = [i for i, p in enumerate(segms) if isinstance(p[0], list) and len(p[0]) > 4]
-        out: list[bytes] = [b""] * len(segms)
-        if fast:
-            parts = [part for i in fast for part in segms[i]]
-            try:
-                coords = np.fromiter(chain.from_iterable(parts), np.float64)
-            except (TypeError, ValueError):
-                raise InputError("polygon coordinates must be numbers", file=self.file, field="segmentation") from None
-            poly_offsets = np.r_[0, np.cumsum([len(p) for p in parts])].astype(np.int64)
-            ann_offsets = np.r_[0, np.cumsum([len(segms[i]) for i in fast])].astype(np.int64)
-            im = np.asarray([images[i] for i in fast], np.int64)
-            buf, starts, ends = polygons_to_strings(coords, poly_offsets, ann_offsets, self.heights[im], self.widths[im])
-            raw = buf.tobytes()
-            for i, a, b in zip(fast, starts.tolist(), ends.tolist()):
-                out[i] = raw[a:b]
-        for i in set(range(len(segms))) - set(fast):
-            im = images[i]
-            out[i] = rle.polygons_to_rle(segms[i], int(self.heights[im]), int(self.widths[im]))
-        return out
+                raise InputError("segmentation must be non-empty polygons or an RLE", file=self.file,
+                                 record=f"annotations[{i}]", field="segmentation")
+        parts = [part for j in polys for part in self._kept[j]["segmentation"]]
+        try:
+            coords = np.fromiter(chain.from_iterable(parts), np.float64)
+        except (TypeError, ValueError):
+            raise InputError("polygon coordinates must be numbers", file=self.file, field="segmentation") from None
+        return _MaskJob(
+            n=len(self._kept), poly_index=np.asarray(polys, np.int64), coords=coords,
+            poly_offsets=np.r_[0, np.cumsum([len(p) for p in parts])].astype(np.int64),
+            ann_offsets=np.r_[0, np.cumsum([len(self._kept[j]["segmentation"]) for j in polys])].astype(np.int64),
+            pieces=pieces, heights=self.heights[self.ann_image], widths=self.widths[self.ann_image],
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The parsed JSON (for the pycocotools engine)."""
         return self._data
+
+
+@dataclass
+class _MaskJob:
+    """Rasterise polygons and scan every mask; runs without the GIL except for small glue."""
+
+    n: int
+    poly_index: np.ndarray
+    coords: np.ndarray
+    poly_offsets: np.ndarray
+    ann_offsets: np.ndarray
+    pieces: dict[int, bytes]
+    heights: np.ndarray
+    widths: np.ndarray
+    masks: rle.MaskBuffer | None = None
+    status: np.ndarray | None = None
+    error: BaseException | None = field(default=None, repr=False)
+
+    def run(self) -> None:
+        try:
+            buf_p, starts_p, ends_p = polygons_to_strings(
+                self.coords, self.poly_offsets, self.ann_offsets, self.heights[self.poly_index], self.widths[self.poly_index])
+            other = np.fromiter(self.pieces, np.int64, len(self.pieces))
+            lengths = np.fromiter((len(p) for p in self.pieces.values()), np.int64, len(self.pieces))
+            masks = rle.MaskBuffer([])
+            masks.buf = np.concatenate([buf_p, np.frombuffer(b"".join(self.pieces.values()), np.uint8)])
+            masks.starts, masks.ends = np.zeros(self.n, np.int64), np.zeros(self.n, np.int64)
+            masks.starts[self.poly_index], masks.ends[self.poly_index] = starts_p, ends_p
+            other_ends = len(buf_p) + np.cumsum(lengths)
+            masks.starts[other], masks.ends[other] = other_ends - lengths, other_ends
+            masks.area, masks.box, self.status = rle.scan.serial(masks.buf, masks.starts, masks.ends, self.heights, self.widths)
+            self.masks = masks
+        except BaseException as exc:  # re-raised in the thread that asks for the masks
+            self.error = exc
+
+    def result(self, gt: GroundTruth) -> rle.MaskBuffer:
+        if self.error is not None:
+            raise self.error
+        assert self.masks is not None and self.status is not None
+        bad = np.flatnonzero(self.status)
+        if len(bad):
+            j = int(bad[0])
+            raise InputError(rle.STATUS_MESSAGES[int(self.status[j])], file=gt.file,
+                             record=f"annotations[{gt._ann_positions[j]}]", field="segmentation")
+        return self.masks

@@ -31,8 +31,8 @@ class SizedKernel:
     def __init__(self, fn: Callable[..., Any]):
         twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel", fn.__defaults__, fn.__closure__)
         twin.__qualname__ = fn.__qualname__ + "_parallel"
-        self.serial = njit(cache=True)(fn)
-        self.parallel = njit(cache=True, parallel=True)(twin)
+        self.serial = njit(cache=True, nogil=True)(fn)
+        self.parallel = njit(cache=True, nogil=True, parallel=True)(twin)
         self.__doc__ = fn.__doc__
 
     def __call__(self, *args: Any, work: int) -> Any:

@@ -140,7 +140,7 @@ def _encode_counts(cnts: np.ndarray, m: int, out: np.ndarray, p: int) -> int:
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def polygons_to_strings(coords: np.ndarray, poly_offsets: np.ndarray, ann_offsets: np.ndarray,
                         heights: np.ndarray, widths: np.ndarray):
     """Annotation ``a`` owns polygons ``ann_offsets[a]:ann_offsets[a+1]``; polygon ``q`` is
