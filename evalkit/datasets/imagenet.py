@@ -43,6 +43,8 @@ class ImageNetVal(DatasetLoader):
       devkit's ``ILSVRC2012_validation_ground_truth.txt`` (in root, its parent, or
       ``labels_file``).
 
+    ``decode: gpu`` hands the encoded files to the model adapter, which decodes them with
+    nvjpeg on its GPU (see ``evalkit.models.gpu_decode``).
     ``skip_corrupt: true`` skips undecodable images and counts them in the record;
     by default a corrupt image is an error naming the file.
     """
@@ -51,9 +53,12 @@ class ImageNetVal(DatasetLoader):
     task = "imagenet"
 
     def __init__(self, root: str | Path | None = None, labels_file: str | None = None,
-                 skip_corrupt: bool = False, **options: Any):
-        super().__init__(root, labels_file=labels_file, skip_corrupt=skip_corrupt, **options)
+                 skip_corrupt: bool = False, decode: str = "cpu", **options: Any):
+        super().__init__(root, labels_file=labels_file, skip_corrupt=skip_corrupt, decode=decode, **options)
+        if decode not in ("cpu", "gpu"):
+            raise InputError(f"decode must be 'cpu' or 'gpu', got {decode!r}", field="decode")
         self.skip_corrupt = skip_corrupt
+        self.decode = decode
         root_path = self.require_root("an ImageFolder of class folders, or ILSVRC2012_val_*.JPEG files")
         if not root_path.is_dir():
             raise MissingResourceError(f"ImageNet root {root_path} is not a folder")
@@ -112,6 +117,10 @@ class ImageNetVal(DatasetLoader):
         from PIL import Image
 
         path = self.files[index]
+        if self.decode == "gpu":  # the adapter decodes the batch on its GPU
+            from torchvision.io import read_file
+
+            return (read_file(str(path)), path), self.labels[index]
         try:
             with Image.open(path) as image:
                 image = image.convert("RGB")
@@ -125,6 +134,11 @@ class ImageNetVal(DatasetLoader):
     def collate(self, inputs: list[Any], targets: list[Any]) -> tuple[Any, Any]:
         import torch
 
+        if self.decode == "gpu":
+            from evalkit.models.gpu_decode import EncodedImages
+
+            encoded = EncodedImages.from_files([data for data, _ in inputs], [path for _, path in inputs])
+            return encoded, torch.tensor(targets, dtype=torch.long)
         stacked = torch.stack(inputs) if inputs and isinstance(inputs[0], torch.Tensor) else inputs
         return stacked, torch.tensor(targets, dtype=torch.long)
 

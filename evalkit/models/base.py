@@ -147,7 +147,12 @@ class TorchModuleAdapter(ModelAdapter):
     def predict(self, batch: Batch) -> Any:
         import torch
 
-        x = batch.inputs.to(self.device, non_blocking=True)
+        from evalkit.models.gpu_decode import EncodedImages, preprocess_on_device
+
+        if isinstance(batch.inputs, EncodedImages):
+            x = preprocess_on_device(batch.inputs, self.preprocess_config(), self.device)
+        else:
+            x = batch.inputs.to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self.autocast():
@@ -156,6 +161,14 @@ class TorchModuleAdapter(ModelAdapter):
 
     def forward(self, x: Any) -> Any:
         return self.module(x)
+
+    def preprocess_config(self) -> dict[str, Any]:
+        """The timm-style data config used when the batch is decoded on the device."""
+        from evalkit.models.preprocess import DEFAULT_CONFIG
+
+        config = getattr(self, "data_config", None) or DEFAULT_CONFIG
+        overrides = self.options.get("preprocess") or {}
+        return {**config, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}}
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -6,11 +6,8 @@ from typing import Any, Callable
 
 from evalkit.errors import InputError
 from evalkit.models.base import TorchModuleAdapter
-from evalkit.models.preprocess import build_transform
+from evalkit.models.preprocess import DEFAULT_CONFIG, build_transform
 from evalkit.registry import MODELS
-
-DEFAULT_CONFIG = {"input_size": (3, 224, 224), "interpolation": "bilinear", "mean": (0.485, 0.456, 0.406),
-                  "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
 
 
 def import_object(spec: str) -> Any:

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.models.base import TorchModuleAdapter
-from evalkit.models.preprocess import build_transform
+from evalkit.models.preprocess import DEFAULT_CONFIG, build_transform
 from evalkit.registry import MODELS
 
 
@@ -67,7 +67,6 @@ class TorchvisionAdapter(TorchModuleAdapter):
         overrides = dict(self.options.get("preprocess", {}))
         if self.weights is not None and not overrides:
             return self.weights.transforms()
-        config = {"input_size": (3, 224, 224), "interpolation": "bilinear", "mean": (0.485, 0.456, 0.406),
-                  "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
+        config = dict(DEFAULT_CONFIG)
         config.update({k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
         return build_transform(config)

@@ -1,0 +1,54 @@
+"""Device-side decoding gives the PIL pipeline's pixels to interpolation rounding (run here on the CPU device)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from evalkit.datasets.imagenet import ImageNetVal
+from evalkit.models.gpu_decode import EncodedImages, preprocess_on_device
+from evalkit.errors import InputError
+from evalkit.models.preprocess import DEFAULT_CONFIG, build_transform
+from tests.helpers import make_imagefolder
+
+
+def test_encoded_batches_preprocess_like_the_cpu_transform(tmp_path):
+    make_imagefolder(tmp_path, ["n01440764", "n01443537"])  # includes grayscale and CMYK files
+    encoded = ImageNetVal(tmp_path, decode="gpu")
+    batch = next(encoded.batches(encoded.select(), 16))
+    assert isinstance(batch.inputs, EncodedImages) and len(batch.inputs.paths) == len(batch)
+    on_device = preprocess_on_device(batch.inputs, DEFAULT_CONFIG, "cpu")
+    plain = ImageNetVal(tmp_path)
+    reference = next(plain.batches(plain.select(), 16, build_transform(DEFAULT_CONFIG))).inputs
+    assert on_device.shape == reference.shape
+    assert (on_device - reference).abs().mean() < 0.02
+
+
+def test_corrupt_file_is_named(tmp_path):
+    make_imagefolder(tmp_path, ["n01440764"])
+    (tmp_path / "n01440764" / "zz_bad.JPEG").write_bytes(b"\xff\xd8 broken")
+    data = ImageNetVal(tmp_path, decode="gpu")
+    batch = next(data.batches(data.select(), 64))
+    with pytest.raises(InputError, match="zz_bad.JPEG"):
+        preprocess_on_device(batch.inputs, DEFAULT_CONFIG, "cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_decode_matches_cpu_decode(tmp_path):
+    make_imagefolder(tmp_path, ["n01440764", "n01443537"])
+    data = ImageNetVal(tmp_path, decode="gpu")
+    batch = next(data.batches(data.select(), 16))
+    cuda = preprocess_on_device(batch.inputs, DEFAULT_CONFIG, "cuda").cpu()
+    cpu = preprocess_on_device(batch.inputs, DEFAULT_CONFIG, "cpu")
+    assert (cuda - cpu).abs().mean() < 0.02
+
+
+def test_encoded_batches_cross_dataloader_workers(tmp_path):
+    """One buffer per batch: worker processes hand batches over without running out of file handles."""
+    make_imagefolder(tmp_path, ["n01440764", "n01443537"], per_class=20)
+    data = ImageNetVal(tmp_path, decode="gpu")
+    direct = list(data.batches(data.select(), 16))
+    workers = list(data.batches(data.select(), 16, workers=2))
+    assert [b.ids for b in direct] == [b.ids for b in workers]
+    assert all(torch.equal(a.inputs.buffer, b.inputs.buffer) for a, b in zip(direct, workers))
+    assert [p.name for p in workers[0].inputs.paths] == [i.split("/")[1] for i in workers[0].ids]
