@@ -109,3 +109,11 @@ def test_quickstart_cider_equals_pycocoevalcap_value(quickstart_records):
     expected = float(re.search(r"CIDEr-D (\d+\.\d+)", text).group(1))
     (captions,) = [r for r in quickstart_records if r["task"] == "captions"]
     assert captions["metrics"]["CIDEr"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_quickstart_vqa_equals_the_sources_values(quickstart_records):
+    text = (REPO / "data" / "quickstart" / "vqa" / "SOURCES.md").read_text()
+    expected = {"sources-example": float(re.search(r"results_sources_example.json.*?overall (\d+\.\d+)", text, re.S).group(1)),
+                "normalised": float(re.search(r"→ overall (\d+\.\d+)", text.split("results_normalised")[1]).group(1))}
+    got = {r["model"]["name"]: r["metrics"]["overall"] for r in quickstart_records if r["task"] == "vqa"}
+    assert {k: round(v, 2) for k, v in got.items()} == expected
