@@ -32,7 +32,13 @@ class CocoAP(Metric):
     iou_type: ClassVar[str]
     main_key = "AP"
 
-    def __init__(self, gt: "str | Path | dict[str, Any] | GroundTruth | None" = None, engine: str = "fast", **options: Any):
+    def __init__(self, gt: "str | Path | dict[str, Any] | GroundTruth | None" = None, engine: str = "fast",
+                 area: str = "auto", **options: Any):
+        if area not in ("auto", "mask"):
+            raise InputError(f"area must be 'auto' (pycocotools' loadRes rule) or 'mask', not {area!r}", field="area")
+        #: "mask": drop results' boxes in segm evaluation so object sizes come from the masks, as
+        #: detectron2's and torchvision's reference evaluators do; "auto": loadRes decides from the first result
+        self.area = area
         if engine == "pycocotools":
             engine = "reference"
         if engine not in ENGINES:
@@ -111,6 +117,8 @@ class CocoAP(Metric):
         from evalkit.metrics._coco.evaluate import evaluate_batch
 
         gt = self._require_gt()
+        if self.area == "mask" and self.iou_type == "segm":
+            results = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
         if self.box_mode is None and results:
             self.box_mode = results_use_box_area(results)
         dets = parse_results(results, gt, self.iou_type, box_mode=self.box_mode, file=file)

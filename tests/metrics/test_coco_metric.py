@@ -141,3 +141,26 @@ def test_update_checks_image_ids_and_unknown_engine() -> None:
         metric.update([[]], [7])
     with pytest.raises(InputError):
         CocoSegm(gt=GT, engine="nope")
+
+
+def test_mask_area_mode_equals_pycocotools_on_results_without_boxes(shared_data):
+    """area: mask scores segm results as pycocotools does once their boxes are dropped (detectron2's convention)."""
+    import json
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from evalkit.metrics.coco import CocoSegm
+
+    gt_path = shared_data / "coco_mask" / "instances_val2014_100.json"
+    results = json.loads((shared_data / "coco_mask" / "cocoapi_instances_val2014_fakesegm100_results.json").read_text())
+    with_boxes = [{**r, "bbox": [0.0, 0.0, 1.0, 1.0]} for r in results]
+    metric = CocoSegm(gt=str(gt_path), area="mask")
+    metric.add_results(with_boxes)
+    gt = COCO(str(gt_path))
+    ev = COCOeval(gt, gt.loadRes([{k: v for k, v in r.items() if k != "bbox"} for r in results]), "segm")
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    keys = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    assert [metric.aggregate()[k] for k in keys] == pytest.approx(list(ev.stats), rel=1e-12, abs=1e-12)
