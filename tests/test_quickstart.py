@@ -113,7 +113,7 @@ def test_quickstart_cider_equals_pycocoevalcap_value(quickstart_records):
 
 def test_quickstart_vqa_equals_the_sources_values(quickstart_records):
     text = (REPO / "data" / "quickstart" / "vqa" / "SOURCES.md").read_text()
-    expected = {"sources-example": float(re.search(r"results_sources_example.json.*?overall (\d+\.\d+)", text, re.S).group(1)),
-                "normalised": float(re.search(r"→ overall (\d+\.\d+)", text.split("results_normalised")[1]).group(1))}
+    expected = {label: float(re.search(rf"^- results_{stem}\.json.*?overall (\d+\.\d+)", text, re.S | re.M).group(1))
+                for label, stem in (("sources-example", "sources_example"), ("normalised", "normalised"))}
     got = {r["model"]["name"]: r["metrics"]["overall"] for r in quickstart_records if r["task"] == "vqa"}
     assert {k: round(v, 2) for k, v in got.items()} == expected
