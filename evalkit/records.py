@@ -32,11 +32,20 @@ def write_atomic(path: Path, write: Callable[[Any], None], binary: bool = False)
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    return write_atomic(path, lambda f: f.write(data), binary=True)
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    return write_atomic(path, lambda f: f.write(text))
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:

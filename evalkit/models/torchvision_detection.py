@@ -7,7 +7,6 @@ from the local torch hub cache with ``weights_only=True`` and never downloads.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from pathlib import Path
@@ -20,20 +19,13 @@ from evalkit.errors import InputError, MissingResourceError
 from evalkit.models.base import TorchModuleAdapter
 from evalkit.models.detection_postprocess import (MASK_THRESHOLD, MAX_DETECTIONS, detections_to_coco,
                                                   parse_label_map)
+from evalkit.models.torch_module import import_object
 from evalkit.registry import MODELS
 
 
 def import_factory(spec: str) -> Callable[..., Any]:
     """``package.module:factory`` → the callable."""
-    module_name, _, attr = str(spec).partition(":")
-    if not module_name or not attr:
-        raise InputError(f"expected 'package.module:factory', got {spec!r}", field="factory")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as err:
-        raise InputError(f"cannot import {spec!r}: {err}", field="factory") from None
+    target = import_object(str(spec))
     if not callable(target):
         raise InputError(f"{spec!r} is not callable", field="factory")
     return target

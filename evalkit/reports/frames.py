@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.errors import InputError, UnknownNameError
-from evalkit.reports.atomic import atomic_write_bytes
+from evalkit.records import write_bytes_atomic
 
 SCHEMA_PREFIX = "evalkit.run/"
 SUPPORTED_MAJOR = "1"
@@ -70,7 +70,7 @@ def to_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     plain = frame.copy()
     plain.attrs = {}
     plain.to_parquet(buffer, index=False)
-    return atomic_write_bytes(Path(path), buffer.getvalue())
+    return write_bytes_atomic(Path(path), buffer.getvalue())
 
 
 def _read_json(file: Path) -> Any:

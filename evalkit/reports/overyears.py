@@ -9,7 +9,7 @@ import pandas as pd
 
 from evalkit.errors import InputError
 from evalkit.reports import plots, years
-from evalkit.reports.atomic import atomic_write_text
+from evalkit.records import write_text_atomic
 from evalkit.reports.leaderboard import to_markdown
 
 
@@ -50,10 +50,10 @@ def write_over_years(task: str, records: pd.DataFrame | None, out: str | Path,
                                   higher_is_better=_directions(records, task))
     files = plots.save_figure(fig, out / "over_years")
     png = files[0].read_bytes()
-    files.append(atomic_write_text(out / "over_years.csv", table.to_csv(index=False)))
+    files.append(write_text_atomic(out / "over_years.csv", table.to_csv(index=False)))
     caption = _caption(task, table)
     shown = table.assign(value=table["value"].map(lambda v: f"{v:g}")).fillna("")
-    files.append(atomic_write_text(out / "over_years.md", f"# {title} over the years\n\n{caption}\n\n"
+    files.append(write_text_atomic(out / "over_years.md", f"# {title} over the years\n\n{caption}\n\n"
                                    + to_markdown(shown)))
     return OverYears(table, files, png, caption)
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from evalkit.reports import years  # noqa: E402
-from evalkit.reports.atomic import atomic_write_bytes  # noqa: E402
+from evalkit.records import write_bytes_atomic  # noqa: E402
 
 #: (kind, status) → marker style; hollow markers are values not confirmed by a primary source
 STYLES = {
@@ -38,7 +38,7 @@ def save_figure(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg
     for fmt in formats:
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=_metadata(fmt))
-        paths.append(atomic_write_bytes(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
+        paths.append(write_bytes_atomic(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
     plt.close(fig)
     return paths
 

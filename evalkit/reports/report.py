@@ -11,7 +11,7 @@ import pandas as pd
 
 from evalkit.errors import InputError
 from evalkit.reports import compare, html, leaderboard, plots
-from evalkit.reports.atomic import atomic_write_text
+from evalkit.records import write_text_atomic
 from evalkit.reports.frames import load_records, to_parquet
 from evalkit.reports.overyears import write_over_years
 
@@ -50,10 +50,10 @@ def write_report(results: str | Path, out: str | Path, n_resamples: int = 1000, 
     for r in reports:
         task_page = html.page(f"evalkit — {r.task}", subtitle, [("← all tasks", "../index.html")],
                               [html.section(r.task, r.task, _task_body(r, ""))])
-        atomic_write_text(out / r.task / "leaderboard.html", task_page)
-        atomic_write_text(out / r.task / "leaderboard.md", f"# {r.task}\n\n" + "\n".join(r.markdown))
+        write_text_atomic(out / r.task / "leaderboard.html", task_page)
+        write_text_atomic(out / r.task / "leaderboard.md", f"# {r.task}\n\n" + "\n".join(r.markdown))
     index = out / "index.html"
-    atomic_write_text(index, html.page("evalkit report", subtitle, nav, sections))
+    write_text_atomic(index, html.page("evalkit report", subtitle, nav, sections))
     return index
 
 
@@ -111,7 +111,7 @@ def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, s
         pairs = compare.paired_comparisons(board, n_resamples=n_resamples, seed=seed)
         excluded = [f"Not tested — {reason}" for reason in pairs.attrs["excluded"]]
         csv = folder / f"comparisons{suffix}.csv"
-        report.files.append(atomic_write_text(csv, pairs.to_csv(index=False)))
+        report.files.append(write_text_atomic(csv, pairs.to_csv(index=False)))
         shown = compare.display_comparisons(pairs, board.higher_is_better)
         marks = ["sig" if s is True else "" for s in pairs["significant"].fillna(False)]
         text = (f"Paired bootstrap on the same samples ({n_resamples} resamples, seed {seed}); "
