@@ -9,21 +9,15 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from evalkit.datasets.base import DatasetLoader, open_text
+from evalkit.datasets.base import DatasetLoader
+from evalkit import jsonio
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.models.predictions import prediction_format
 from evalkit.registry import DATASETS
 
 
 def _load_json(path: Path) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        raise MissingResourceError(f"caption file not found: {path.resolve()}")
-    try:
-        with open_text(path) as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"not valid JSON: {err}", file=path) from err
+    return jsonio.read_json(path, "caption file")
 
 
 def _caption(value: Any, path: Path, record: object) -> str:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from evalkit.datasets.base import DatasetLoader, open_text
+from evalkit.datasets.base import DatasetLoader
+from evalkit import jsonio
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.registry import DATASETS
 
@@ -36,27 +37,7 @@ class ImagesWithSizes:
 
 def read_json(path: Path, what: str) -> Any:
     """Parse a (possibly .gz/.xz/.bz2) JSON file; NaN/Infinity are accepted so that checks can name them."""
-    import orjson
-
-    try:
-        with open_text(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise MissingResourceError(f"{what} not found: {Path(path).resolve()}") from None
-    except (OSError, UnicodeDecodeError, EOFError) as err:
-        raise InputError(f"cannot read {what}: {err}", file=path) from err
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as err:
-        if any(token in text for token in ("NaN", "Infinity")):  # not JSON, but Python's json writes them
-            import json
-
-            try:
-                return json.loads(text)
-            except ValueError:
-                pass
-        raise InputError(f"malformed JSON at line {err.lineno} column {err.colno} (char {err.pos}): {err.msg}",
-                         file=path) from None
+    return jsonio.read_json(path, what)
 
 
 def is_int(value: Any) -> bool:

@@ -8,27 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from evalkit.errors import InputError, MissingResourceError
+from evalkit import jsonio
+from evalkit.errors import InputError
 
 
 def read_json(path: str | Path) -> Any:
-    """Parse a (possibly compressed) JSON file with orjson: VQA v2 val annotations are 300 MB of JSON."""
-    import orjson
-
-    from evalkit.datasets.base import open_text
-
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise MissingResourceError(f"file not found: {path.resolve()}")
-    try:
-        with open_text(path) as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError, EOFError) as err:
-        raise InputError(f"cannot read as UTF-8 text: {err}", file=path) from None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as err:
-        raise InputError(f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", file=path) from None
+    """Parse a (possibly compressed) JSON file: VQA v2 val annotations are 300 MB of JSON."""
+    return jsonio.read_json(path, "file")
 
 
 def _list_in(data: Any, key: str, path: Path | str) -> list[Any]:

@@ -1,7 +1,6 @@
 """COCO ground truth as flat arrays, read the way ``pycocotools.COCO`` + ``COCOeval._prepare`` read it."""
 from __future__ import annotations
 
-import gc
 import math
 import threading
 from dataclasses import dataclass, field
@@ -12,33 +11,16 @@ from typing import Any
 import numpy as np
 
 from evalkit.errors import InputError
+from evalkit.jsonio import parse_json, read_json
 from evalkit.metrics._coco import rle
 from evalkit.metrics._coco.polygon import polygons_to_strings
 
 
 def load_json(source: str | Path | bytes) -> Any:
-    """orjson when present, else the standard library; the cyclic GC is paused meanwhile.
-
-    A results file is millions of fresh dicts and lists: with the GC on, its repeated
-    full collections make parsing 3-4x slower, and nothing parsed can be a cycle.
-    """
-    data = Path(source).read_bytes() if not isinstance(source, bytes) else source
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        try:
-            import orjson
-
-            return orjson.loads(data)
-        except ImportError:
-            import json
-
-            return json.loads(data)
-    except ValueError as exc:
-        raise InputError(f"not valid JSON: {exc}", file=source if not isinstance(source, bytes) else None) from None
-    finally:
-        if enabled:
-            gc.enable()
+    """A GT or results file (path, possibly compressed) or its bytes."""
+    if isinstance(source, bytes):
+        return parse_json(source)
+    return read_json(source, "COCO JSON file")
 
 
 class GroundTruth:
