@@ -117,3 +117,12 @@ def test_quickstart_vqa_equals_the_sources_values(quickstart_records):
                 for label, stem in (("sources-example", "sources_example"), ("normalised", "normalised"))}
     got = {r["model"]["name"]: r["metrics"]["overall"] for r in quickstart_records if r["task"] == "vqa"}
     assert {k: round(v, 2) for k, v in got.items()} == expected
+
+
+def test_quickstart_analogy_equals_gensims_values(quickstart_records):
+    text = (REPO / "data" / "quickstart" / "analogy" / "SOURCES.md").read_text()
+    expected = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| (\S+) \| (0\.\d+) \|", text, re.M)}
+    got = {Path(r["model"]["options"]["path"]).name: r["metrics"]["accuracy"]
+           for r in quickstart_records if r["task"] == "analogy"}
+    assert set(got) == set(expected)
+    assert all(got[name] == pytest.approx(expected[name], rel=1e-12) for name in got)

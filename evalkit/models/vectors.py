@@ -33,7 +33,8 @@ class VectorsAdapter(ModelAdapter):
         path = self.options.get("path")
         if not path:
             raise MissingResourceError(f"the {self.name} adapter needs 'path' (a vectors file)")
-        return load_vectors(Path(path).expanduser(), self.options["format"], self.options["limit"])
+        return load_vectors(Path(path).expanduser(), self.options["format"], self.options["limit"],
+                            allow_pickle=bool(self.options.get("allow_pickle", False)))
 
     def load(self, device: str, precision: str = "fp32", channels_last: bool = False, compile: bool = False) -> None:
         from evalkit.vectors.engine import AnalogySolver
@@ -83,7 +84,7 @@ class FastTextVectors(VectorsAdapter):
 
 @MODELS.register("keyedvectors")
 class KeyedVectorsFile(VectorsAdapter):
-    """A gensim ``KeyedVectors.save`` file (unpickled by gensim: use files you trust)."""
+    """A gensim ``KeyedVectors.save`` file. It is a pickle: loading needs ``allow_pickle: true``."""
 
     name = "keyedvectors"
     default_format = "keyedvectors"

@@ -20,6 +20,8 @@ class AnalogyScorer(Scorer):
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--vectors", required=True, help="word2vec / GloVe / fastText / KeyedVectors file")
+        parser.add_argument("--allow-pickle", action="store_true",
+                            help="allow gensim KeyedVectors files, which are pickles: only for files you trust")
         parser.add_argument("--format", choices=sorted(FORMATS), default=None,
                             help="vectors format (default: from the file name and first line)")
         parser.add_argument("--questions", default=None,
@@ -36,7 +38,7 @@ class AnalogyScorer(Scorer):
 
         if args.restrict_vocab < 0:
             raise InputError("--restrict-vocab must be >= 0", field="restrict_vocab")
-        vectors = load_vectors(args.vectors, args.format)
+        vectors = load_vectors(args.vectors, args.format, allow_pickle=args.allow_pickle)
         dataset = AnalogyQuestions(args.questions)
         solver = AnalogySolver(vectors, args.restrict_vocab or None, not args.case_sensitive, args.method, args.device)
         metric = AnalogyAccuracy()

@@ -151,11 +151,16 @@ def read_glove_text(path: str | Path, limit: int | None = None) -> WordVectors:
         return _read_text_rows(path, f, count, None, 1)
 
 
-def read_keyedvectors(path: str | Path, limit: int | None = None) -> WordVectors:
-    """A file saved by gensim's ``KeyedVectors.save`` (gensim unpickles it: load only files you trust)."""
+def read_keyedvectors(path: str | Path, limit: int | None = None, allow_pickle: bool = False) -> WordVectors:
+    """A file saved by gensim's ``KeyedVectors.save``. gensim unpickles it, and a pickle can run code,
+    so it is refused unless ``allow_pickle`` says the file is trusted."""
     from gensim.models import KeyedVectors
 
     path = _existing(path)
+    if not allow_pickle:
+        raise InputError("gensim KeyedVectors files are pickles, which can run code when loaded; set "
+                         "'allow_pickle: true' (--allow-pickle) for a file you trust, or save the vectors with "
+                         "save_word2vec_format", file=path, field="allow_pickle")
     try:
         kv = KeyedVectors.load(str(path), mmap="r")
     except Exception as err:  # gensim raises pickle, OS and attribute errors for foreign files
@@ -195,9 +200,14 @@ def guess_format(path: str | Path) -> str:
     return "word2vec" if len(first) == 2 and all(x.isdigit() for x in first) else "glove"
 
 
-def load_vectors(path: str | Path, format: str | None = None, limit: int | None = None) -> WordVectors:
-    """Read ``path`` in ``format`` (guessed from the name and first line when None)."""
+def load_vectors(path: str | Path, format: str | None = None, limit: int | None = None,
+                 allow_pickle: bool = False) -> WordVectors:
+    """Read ``path`` in ``format`` (guessed from the name and first line when None).
+
+    ``allow_pickle`` is needed for gensim ``KeyedVectors`` files only (they are pickles)."""
     fmt = format or guess_format(path)
     if fmt not in FORMATS:
         raise InputError(f"unknown vectors format {fmt!r} (known: {', '.join(FORMATS)})", field="format")
+    if fmt == "keyedvectors":
+        return read_keyedvectors(path, limit=limit, allow_pickle=allow_pickle)
     return FORMATS[fmt](path, limit=limit)

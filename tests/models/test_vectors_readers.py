@@ -53,7 +53,9 @@ def test_keyedvectors_file(tmp_path):
     path = shared_file("analogy", "gensim_test_data", "lee_fasttext.vec")
     kv = gensim_kv.KeyedVectors.load_word2vec_format(str(path))
     kv.save(str(tmp_path / "lee.kv"))
-    vectors = load_vectors(tmp_path / "lee.kv")
+    with pytest.raises(InputError, match="allow_pickle"):
+        load_vectors(tmp_path / "lee.kv")  # a pickle: refused unless trusted
+    vectors = load_vectors(tmp_path / "lee.kv", allow_pickle=True)
     assert vectors.words == kv.index_to_key and np.array_equal(vectors.matrix, kv.vectors)
 
 
