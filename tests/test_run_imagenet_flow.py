@@ -175,3 +175,12 @@ def test_hostile_names_stay_inside_the_output_dir(tmp_path, capsys):
     written = list((tmp_path / "out").iterdir())
     assert written and all(p.parent == tmp_path / "out" for p in written)
     assert not (tmp_path.parent / "escape").exists() and record["model"]["name"] == "../../escape"
+
+
+def test_compiled_timm_model_keeps_its_data_config():
+    """torch.compile's wrapper hides model attributes; preprocessing must come from the eager module."""
+    from evalkit.models.timm_models import TimmAdapter
+
+    adapter = TimmAdapter(name="test_resnet", preprocess={"input_size": [3, 32, 32]})
+    adapter.load("cpu", compile=True)
+    assert adapter.data_config["input_size"] == (3, 32, 32) and adapter.module is not adapter.eager_module

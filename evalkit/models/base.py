@@ -106,6 +106,8 @@ class TorchModuleAdapter(ModelAdapter):
         if channels_last:
             module = module.to(memory_format=torch.channels_last)
         self.parameters = sum(p.numel() for p in module.parameters())
+        #: the module as built (``module`` may be its torch.compile wrapper, which hides attributes)
+        self.eager_module = module
         self.module = torch.compile(module) if compile else module
 
     def load_checkpoint(self, module: Any, checkpoint: str | Path) -> None:

@@ -41,23 +41,54 @@ class EncodedImages:
         return EncodedImages(self.buffer.pin_memory(), self.lengths, self.paths)
 
 
-def _decode(images: EncodedImages, device: str) -> list[Any]:
-    """Decode on ``device`` in one nvjpeg call; files nvjpeg refuses (CMYK, progressive...) on the CPU."""
-    from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+def jpeg_components(data: bytes) -> int | None:
+    """Colour components of a baseline/progressive JPEG from its SOF header (None: not a readable JPEG)."""
+    i = 2 if data[:2] == b"\xff\xd8" else len(data)
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return data[i + 9]
+        i += 2 + length
+    return None
+
+
+def _decode_on_cpu(data: Any, path: Path, device: str) -> Any:
+    """PIL's decode and RGB conversion, exactly as the CPU pipeline does it."""
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
 
     try:
-        return list(decode_jpeg(images.data, mode=ImageReadMode.RGB, device=device))
-    except RuntimeError:
-        decoded = []
-        for data, path in zip(images.data, images.paths):
-            try:
-                decoded.append(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
-            except RuntimeError:
-                try:
-                    decoded.append(decode_image(data, mode=ImageReadMode.RGB).to(device))
-                except RuntimeError as err:
-                    raise InputError(f"cannot decode image: {err}", file=path) from err
-        return decoded
+        with Image.open(io.BytesIO(data.numpy().tobytes())) as image:
+            array = np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as err:
+        raise InputError(f"cannot decode image: {err}", file=path) from err
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).to(device)
+
+
+def _decode(images: EncodedImages, device: str) -> list[Any]:
+    """Decode 3- and 1-component JPEGs on ``device`` in one nvjpeg call; CMYK/YCCK files, other
+    formats, and anything nvjpeg refuses go through PIL on the CPU, as in the CPU pipeline."""
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    datas = images.data
+    on_device = [k for k, d in enumerate(datas) if jpeg_components(d[:65536].numpy().tobytes()) in (1, 3)]
+    decoded: list[Any] = [None] * len(datas)
+    if on_device and str(device).startswith("cuda"):
+        try:
+            batch = decode_jpeg([datas[k] for k in on_device], mode=ImageReadMode.RGB, device=device)
+            for k, image in zip(on_device, batch):
+                decoded[k] = image
+        except RuntimeError:
+            pass  # one bad file fails the batch call: the rest go one by one below
+    for k, data in enumerate(datas):
+        if decoded[k] is None:
+            decoded[k] = _decode_on_cpu(data, images.paths[k], device)
+    return decoded
 
 
 def preprocess_on_device(images: EncodedImages, config: dict[str, Any], device: str) -> Any:

@@ -49,7 +49,7 @@ class TimmAdapter(TorchModuleAdapter):
         super().load(*args, **kwargs)
         from timm.data import resolve_data_config
 
-        self.data_config = resolve_data_config(dict(self.options.get("preprocess", {})), model=self.module)
+        self.data_config = resolve_data_config(dict(self.options.get("preprocess", {})), model=self.eager_module)
 
     def transform(self) -> Callable:
         return build_transform(self.data_config)
