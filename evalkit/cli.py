@@ -208,7 +208,8 @@ def _add_score(sub: Any) -> None:
     scorers = p.add_subparsers(dest="scorer", metavar="METRIC", required=True)
     for name in SCORERS.names():
         scorer = SCORERS.get(name)
-        sp = scorers.add_parser(name, help=scorer.help, description=scorer.help)
+        text = scorer.help.replace("%", "%%")  # argparse formats help strings with %
+        sp = scorers.add_parser(name, help=text, description=text)
         scorer.add_arguments(sp)
         sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         sp.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
