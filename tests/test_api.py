@@ -39,3 +39,15 @@ def test_api_writes_the_same_record_as_the_cli(live, tmp_path):
     assert low <= saved["metrics"]["top1_error"] <= high
     frame = result.to_pandas()
     assert set(frame["metric"]) >= {"top1_error", "top5_error"} and frame["ci_low"].notna().any()
+
+
+def test_readme_python_example_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"## Python API\s+```python\n(.*?)```", readme, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    result = namespace["result"]
+    assert result.record["dataset"]["num_evaluated"] == 64 and "top1_error" in result.record["ci"]
