@@ -16,6 +16,7 @@ rebuilt by name, nothing else).
 from __future__ import annotations
 
 import dataclasses
+import concurrent.futures
 import hashlib
 import io
 import json
@@ -72,6 +73,10 @@ class RunCache:
         self._next_chunk = 0
         #: why caching stopped for this run (a prediction type that cannot be stored without pickle)
         self.disabled: str | None = None
+        #: chunks are serialised, hashed and fsynced on one background thread, in order, so the
+        #: batch loop does not wait for the disk; a kill loses at most the chunks not yet renamed
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._writes: list[concurrent.futures.Future] = []
 
     @classmethod
     def open(cls, policy: CachePolicy, identity: dict[str, Any], batch_size: int) -> "RunCache":
@@ -111,13 +116,30 @@ class RunCache:
 
     def flush(self) -> None:
         if self._pending and not self.disabled:
-            write_chunk(self.folder, self._next_chunk, self._pending, self._arrays)
+            if self._writer is None:
+                self._writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-cache")
+            self._raise_failed_writes()
+            self._writes.append(self._writer.submit(write_chunk, self.folder, self._next_chunk, self._pending,
+                                                    self._arrays))
             self._next_chunk += 1
         self._pending, self._arrays = [], {}
+
+    def _raise_failed_writes(self, wait: bool = False) -> None:
+        """Surface a background write error (disk full...) in the batch loop, where it can be reported."""
+        pending = []
+        for future in self._writes:
+            if wait or future.done():
+                future.result()
+            else:
+                pending.append(future)
+        self._writes = pending
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Write the last chunk and mark the cache complete (``rescore`` needs a complete cache)."""
         self.flush()
+        self._raise_failed_writes(wait=True)
+        if self._writer is not None:
+            self._writer.shutdown()
         if self.disabled:
             return
         self.meta.update(complete=True, num_chunks=self._next_chunk, **summary)

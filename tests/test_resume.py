@@ -26,7 +26,9 @@ def image_suite(tmp: Path) -> Path:
     root = make_imagefolder(tmp / "val", WNIDS, per_class=14)  # 45 images, one batch each: 45 batches
     path = tmp / "resume.yaml"
     path.write_text(yaml.safe_dump({"name": "resume", "task": "imagenet", "dataset": {"root": str(root)},
-                                    "models": [TINY], "metrics": ["topk"],
+                                    # larger inputs make each batch take long enough to be killed mid-run
+                                    "models": [{**TINY, "preprocess": {"input_size": [3, 192, 192]}}],
+                                    "metrics": ["topk"],
                                     "runtime": {"batch_size": 1, "device": "cpu", "progress": False}}))
     return path
 
