@@ -108,8 +108,9 @@ class HFInputEmbeddings(VectorsAdapter):
         if not path:
             raise MissingResourceError("the hf-embeddings adapter needs 'path' (a local model folder)")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModel.from_pretrained(path)
+            trust = bool(self.options.get("trust_remote_code", False))
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=trust)
+            model = AutoModel.from_pretrained(path, local_files_only=True, trust_remote_code=trust)
         except OSError as err:
             raise MissingResourceError(f"cannot load a Hugging Face model from {path!r}: {err}") from err
         weights = model.get_input_embeddings().weight.detach().float().cpu().numpy()
