@@ -211,7 +211,8 @@ def _add_score(sub: Any) -> None:
         text = scorer.help.replace("%", "%%")  # argparse formats help strings with %
         sp = scorers.add_parser(name, help=text, description=text)
         scorer.add_arguments(sp)
-        sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        sp.add_argument("--json", action="store_true",
+                        help="print the result as JSON on stdout: one object, or an array for several systems")
         sp.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
         sp.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
         sp.add_argument("--seed", type=int, default=12345, help="bootstrap seed (default 12345)")
@@ -220,6 +221,8 @@ def _add_score(sub: Any) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     result = args.scorer_class().score(args)
+    if isinstance(result, list) and len(result) == 1:
+        result = result[0]  # one system: one object, as `evalkit run --json` prints one record
     if args.json:
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

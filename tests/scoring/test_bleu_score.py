@@ -105,7 +105,7 @@ def test_cli_json_and_exit_status(tmp_path, wmt_files):
     ref, hyps = wmt_files
     done = run_cli("--ref", str(ref), "--hyp", str(hyps[0]), "--json")
     assert done.returncode == 0, done.stderr
-    row, = json.loads(done.stdout)
+    row = json.loads(done.stdout)  # one system: one object
     assert row["BLEU"] == sacrebleu.corpus_bleu(read_lines(hyps[0]), [read_lines(ref)]).score
     bad = tmp_path / "bad.de"
     bad.write_bytes(b"\xff\n")
