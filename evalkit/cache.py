@@ -196,7 +196,7 @@ def write_chunk(folder: Path, index: int, tree: list[list[Any]], arrays: dict[st
     np.savez(buffer, **arrays)
     data = buffer.getvalue()
     path = Path(folder) / f"chunk-{index:06d}-{hashlib.sha256(data).hexdigest()}.npz"
-    return write_atomic(path, lambda f: f.write(data), binary=True)
+    return write_atomic(path, lambda f: f.write(data), binary=True, durable=False)  # the checksum guards it
 
 
 def read_chunk(path: Path) -> list[CachedBatch]:

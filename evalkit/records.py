@@ -22,8 +22,12 @@ def safe_name(text: str, max_len: int = 80) -> str:
     return cleaned[:max_len]
 
 
-def write_atomic(path: Path, write: Callable[[Any], None], binary: bool = False) -> Path:
-    """Write through a temp file in the same folder, fsync, then rename: no partial file ever."""
+def write_atomic(path: Path, write: Callable[[Any], None], binary: bool = False, durable: bool = True) -> Path:
+    """Write through a temp file in the same folder, fsync, then rename: no partial file ever.
+
+    ``durable=False`` skips the fsync: the rename is still atomic for a killed process, and only an
+    OS crash can leave a torn file (for checksummed data that is detected and recomputed anyway).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -31,7 +35,8 @@ def write_atomic(path: Path, write: Callable[[Any], None], binary: bool = False)
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
             write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
