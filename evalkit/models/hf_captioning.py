@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.datasets.base import Batch
-from evalkit.errors import InputError, MissingResourceError
+from evalkit.errors import InputError
 from evalkit.models.base import TorchModuleAdapter
-from evalkit.models.hf_image_classification import _ProcessorTransform
+from evalkit.models.hf_common import ProcessorTransform, require_model_dir
 from evalkit.registry import MODELS
 
 
@@ -46,9 +46,7 @@ class HFCaptioningAdapter(TorchModuleAdapter):
     def build(self) -> Any:
         from transformers import AutoImageProcessor, AutoTokenizer
 
-        if not self.path.is_dir():
-            raise MissingResourceError(f"Hugging Face model directory not found: {self.path.resolve()} "
-                                       "(set 'path' to a local directory saved with save_pretrained)")
+        self.path = require_model_dir(self.path)
         trust = bool(self.options["trust_remote_code"])
         local = {"local_files_only": True, "trust_remote_code": trust}
         module = _auto_model_class().from_pretrained(self.path, **local)
@@ -61,7 +59,7 @@ class HFCaptioningAdapter(TorchModuleAdapter):
     def transform(self) -> Callable:
         if self.processor is None:
             raise RuntimeError("HFCaptioningAdapter.load() must run before transform()")
-        return _ProcessorTransform(self.processor)
+        return ProcessorTransform(self.processor)
 
     def _generate_kwargs(self) -> dict[str, Any]:
         return {k: self.options[k] for k in ("num_beams", "max_new_tokens") if self.options[k] is not None}

@@ -1,22 +1,11 @@
 """``hf-image-classification``: a local Hugging Face image classifier and its image processor."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
-from evalkit.errors import MissingResourceError
 from evalkit.models.base import TorchModuleAdapter
+from evalkit.models.hf_common import ProcessorTransform, require_model_dir
 from evalkit.registry import MODELS
-
-
-class _ProcessorTransform:
-    """Per-image HF preprocessing (picklable, for DataLoader workers)."""
-
-    def __init__(self, processor: Any):
-        self.processor = processor
-
-    def __call__(self, image: Any) -> Any:
-        return self.processor(images=image, return_tensors="pt")["pixel_values"][0]
 
 
 @MODELS.register("hf-image-classification")
@@ -29,10 +18,7 @@ class HFImageClassificationAdapter(TorchModuleAdapter):
     def build(self) -> Any:
         from transformers import AutoImageProcessor, AutoModelForImageClassification
 
-        path = Path(self.options.get("path", "")).expanduser()
-        if not path.is_dir():
-            raise MissingResourceError(f"Hugging Face model directory not found: {path.resolve()} "
-                                       "(set 'path' to a local directory saved with save_pretrained)")
+        path = require_model_dir(self.options.get("path", ""))
         trust = bool(self.options.get("trust_remote_code", False))
         module = AutoModelForImageClassification.from_pretrained(path, local_files_only=True, trust_remote_code=trust)
         self.processor = AutoImageProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=trust)
@@ -42,7 +28,7 @@ class HFImageClassificationAdapter(TorchModuleAdapter):
         return module
 
     def transform(self) -> Callable:
-        return _ProcessorTransform(self.processor)
+        return ProcessorTransform(self.processor)
 
     def forward(self, x: Any) -> Any:
         return self.module(pixel_values=x).logits

@@ -5,8 +5,9 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.datasets.base import Batch
-from evalkit.errors import InputError, MissingResourceError
+from evalkit.errors import InputError
 from evalkit.models.base import PRECISIONS, ModelAdapter
+from evalkit.models.hf_common import require_model_dir
 from evalkit.registry import MODELS
 
 
@@ -46,9 +47,7 @@ class HFSeq2SeqAdapter(ModelAdapter):
         super().load(device, precision, channels_last, compile)
         if precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        if not self.path.is_dir():
-            raise MissingResourceError(f"Hugging Face model directory not found: {self.path.resolve()} "
-                                       "(set 'path' to a local directory saved with save_pretrained)")
+        self.path = require_model_dir(self.path)
         trust = bool(self.options["trust_remote_code"])
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True, trust_remote_code=trust)
         model = AutoModelForSeq2SeqLM.from_pretrained(self.path, local_files_only=True, trust_remote_code=trust)

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.datasets.base import Batch
-from evalkit.errors import InputError, MissingResourceError
+from evalkit.errors import InputError
 from evalkit.models.base import TorchModuleAdapter
+from evalkit.models.hf_common import require_model_dir
 from evalkit.registry import MODELS
 
 MODES = ("auto", "classify", "generate")
@@ -44,9 +45,7 @@ class HFVQAAdapter(TorchModuleAdapter):
     def build(self) -> Any:
         import transformers
 
-        if not self.path.is_dir():
-            raise MissingResourceError(f"Hugging Face model directory not found: {self.path.resolve()} "
-                                       "(set 'path' to a local directory saved with save_pretrained)")
+        self.path = require_model_dir(self.path)
         local = {"local_files_only": True, "trust_remote_code": bool(self.options["trust_remote_code"])}
         errors = []
         module = None
