@@ -20,7 +20,7 @@ import numpy as np
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.metrics.vqa_engine import BadAnswer, answer_table, question_accuracies
-from evalkit.metrics.vqa_io import align_results, check_annotation, parse_results
+from evalkit.metrics.vqa_io import AnnotationColumns, align_question_ids, check_annotations, parse_results
 from evalkit.registry import METRICS
 
 _COLUMNS = ("accuracy", "question_type", "answer_type", "answer")
@@ -67,25 +67,27 @@ class VQAAccuracy(Metric):
         answers = [_answer_of(p, i) for i, p in enumerate(predictions)]
         if len(answers) != len(targets):
             raise InputError(f"{len(answers)} predictions for {len(targets)} annotation records")
-        for i, target in enumerate(targets):
-            check_annotation(target, i)
-        self.add_records(targets, answers, ids)
+        self.add_columns(check_annotations(targets), answers, ids)
 
     def add_records(self, records: Sequence[dict[str, Any]], answers: Sequence[str],
                     ids: Sequence[Any] | None = None, file: Any = None) -> None:
-        """Score checked annotation records (``check_annotation``) against their answers, vectorised.
+        """Score checked annotation records (``check_annotations``) against their answers."""
+        self.add_columns(AnnotationColumns.of(records), answers, ids, file)
+
+    def add_columns(self, columns: AnnotationColumns, answers: Sequence[str],
+                    ids: Sequence[Any] | None = None, file: Any = None) -> None:
+        """Score checked annotation columns against their answers, vectorised.
 
         ``file`` names the annotation file in the error about a malformed answer.
         """
-        ids = [str(r["question_id"]) for r in records] if ids is None else [str(i) for i in ids]
+        ids = list(map(str, columns.question_ids if ids is None else ids))
         try:
-            table = answer_table([r["answers"] for r in records])
+            table = answer_table(columns.answers)
         except BadAnswer as err:
-            raise InputError(str(err), file=file, record=f"question_id {records[err.row]['question_id']}",
+            raise InputError(str(err), file=file, record=f"question_id {columns.question_ids[err.row]}",
                              field=f"answers[{err.k}].answer") from None
         accuracy = question_accuracies(table, answers)
-        self.add(ids, accuracy, [r.get("question_type") for r in records],
-                 [r.get("answer_type") for r in records], answers)
+        self.add(ids, accuracy, columns.question_types, columns.answer_types, answers)
 
     def add(self, ids: Sequence[str], accuracy: np.ndarray, question_types: Sequence[str | None],
             answer_types: Sequence[str | None], answers: Sequence[str]) -> None:
@@ -171,12 +173,11 @@ class VQAAccuracy(Metric):
 
 def vqa_metric(annotations: Sequence[dict[str, Any]], results: Any, subset: bool = False) -> VQAAccuracy:
     """A filled metric for annotation records and results (a ``[{question_id, answer}]`` list or a dict)."""
-    for index, record in enumerate(annotations):
-        check_annotation(record, index)
+    columns = check_annotations(annotations)
     answers = results if isinstance(results, dict) else parse_results(results)
-    kept, predictions = align_results(annotations, answers, subset)
+    rows, predictions = align_question_ids(columns.question_ids, answers, subset)
     metric = VQAAccuracy()
-    metric.add_records(kept, predictions)
+    metric.add_columns(columns.take(rows), predictions)
     return metric
 
 

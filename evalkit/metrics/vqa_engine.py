@@ -12,7 +12,7 @@ import itertools
 import operator
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -56,17 +56,17 @@ def answer_table(answer_lists: Sequence[Sequence[dict[str, Any]]]) -> AnswerTabl
     """
     lengths = np.fromiter(map(len, answer_lists), dtype=np.int64, count=len(answer_lists))
     total = int(lengths.sum())
-    strings: dict[str, int] = defaultdict(itertools.count().__next__)
+    strings = _encoder()
     try:
-        texts = map(operator.itemgetter("answer"), itertools.chain.from_iterable(answer_lists))
-        codes = np.fromiter(map(strings.__getitem__, texts), dtype=np.int64, count=total)
+        codes = _codes(map(operator.itemgetter("answer"), itertools.chain.from_iterable(answer_lists)), strings, total)
     except (KeyError, TypeError):  # a non-dict answer, or one without "answer" (or unhashable)
         raise _locate_bad_answer(answer_lists) from None
     if not all(type(s) is str for s in strings):
         raise _locate_bad_answer(answer_lists)
-    try:
-        ids = np.array([r.get("answer_id") for r in itertools.chain.from_iterable(answer_lists)], dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
+    try:  # ids that compare equal convert equal, so distinct int64 values mean distinct ids
+        ids = np.fromiter(map(operator.itemgetter("answer_id"), itertools.chain.from_iterable(answer_lists)),
+                          dtype=np.int64, count=total)
+    except (KeyError, TypeError, ValueError, OverflowError):
         ids = None
     other: dict[int, list[Any]] = {}
     for row in _rows_with_unsafe_ids(ids, answer_lists, lengths):
@@ -97,10 +97,16 @@ def _rows_with_unsafe_ids(ids: np.ndarray | None, answer_lists: Sequence[Sequenc
     return unsafe
 
 
-def _codes(strings: Sequence[str], index: dict[str, int]) -> np.ndarray:
-    """Integer code of each string, extending ``index`` with unseen strings."""
-    setdefault = index.setdefault
-    return np.fromiter((setdefault(s, len(index)) for s in strings), dtype=np.int64, count=len(strings))
+def _encoder(known: dict[str, int] | None = None) -> defaultdict[str, int]:
+    """String → code, giving each unseen string the next code (``known`` must hold codes 0..n-1)."""
+    index: defaultdict[str, int] = defaultdict(itertools.count(len(known or ())).__next__)
+    index.update(known or {})
+    return index
+
+
+def _codes(strings: Iterable[str], index: defaultdict[str, int], count: int = -1) -> np.ndarray:
+    """Integer code of each string, extending ``index`` with unseen strings (the loop runs in C)."""
+    return np.fromiter(map(index.__getitem__, strings), dtype=np.int64, count=count)
 
 
 def question_accuracies(table: AnswerTable, predictions: Sequence[str]) -> np.ndarray:
@@ -110,12 +116,12 @@ def question_accuracies(table: AnswerTable, predictions: Sequence[str]) -> np.nd
         raise ValueError(f"{len(predictions)} predictions for {n} questions")
     if n == 0:
         return np.empty(0)
-    index = dict(table.strings)
+    index = _encoder(table.strings)
     raw = table.codes
     raw_pred = _codes(predictions, index)
     distinct = list(index)  # insertion order is code order
-    cleaned = [clean_whitespace(s) for s in distinct]
-    clean_of = _codes(cleaned, {})
+    cleaned = list(map(clean_whitespace, distinct))
+    clean_of = _codes(cleaned, _encoder())
 
     width = int(table.lengths.max())
     mask = np.arange(width)[None, :] < table.lengths[:, None]
@@ -126,9 +132,12 @@ def question_accuracies(table: AnswerTable, predictions: Sequence[str]) -> np.nd
     clean = clean_of[grid]
     disagree = (clean != clean[:, :1]).any(axis=1)
     # only answers of questions where the humans disagree are normalised
-    needed = np.unique(np.concatenate([grid[disagree].ravel(), raw_pred[disagree]]))
+    wanted = np.zeros(len(distinct), dtype=bool)
+    wanted[grid[disagree]] = True
+    wanted[raw_pred[disagree]] = True
+    needed = np.flatnonzero(wanted)
     norm_of = np.full(len(distinct), -1, dtype=np.int64)
-    norm_of[needed] = _codes([normalize_answer(cleaned[i]) for i in needed.tolist()], {})
+    norm_of[needed] = _codes(list(map(normalize_answer, map(cleaned.__getitem__, needed.tolist()))), _encoder())
     gt = np.where(disagree[:, None], norm_of[grid], clean)
     pred = np.where(disagree, norm_of[raw_pred], clean_of[raw_pred])
     match = (gt == pred[:, None]) & mask

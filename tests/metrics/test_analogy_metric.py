@@ -67,9 +67,14 @@ def gensim_answers(kv, questions_file: Path, restrict_vocab, case_insensitive: b
     return out
 
 
-def evalkit_answers(vectors: WordVectors, questions_file: Path, restrict_vocab, case_insensitive, method="3cosadd"):
+#: both candidate searches of the engine (``auto`` picks one of them)
+SEARCHES = ["gemm", "factored"]
+
+
+def evalkit_answers(vectors: WordVectors, questions_file: Path, restrict_vocab, case_insensitive, method="3cosadd",
+                    search="auto"):
     dataset = AnalogyQuestions(questions_file)
-    solver = AnalogySolver(vectors, restrict_vocab, case_insensitive, method)
+    solver = AnalogySolver(vectors, restrict_vocab, case_insensitive, method, search=search)
     answers = solver.answer([q.words for q in dataset.questions])
     norm = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
     chosen = [None if a.skipped else (norm(a.word) if a.word is not None else None) for a in answers]
@@ -89,8 +94,9 @@ def metric_of(answers, dataset) -> AnalogyAccuracy:
     return metric
 
 
-def check_against_gensim(kv, vectors, questions_file, restrict_vocab=300000, case_insensitive=True):
-    mine, answers, dataset, solver = evalkit_answers(vectors, questions_file, restrict_vocab, case_insensitive)
+def check_against_gensim(kv, vectors, questions_file, restrict_vocab=300000, case_insensitive=True, search="auto"):
+    mine, answers, dataset, solver = evalkit_answers(vectors, questions_file, restrict_vocab, case_insensitive,
+                                                     search=search)
     theirs = gensim_answers(kv, questions_file, restrict_vocab, case_insensitive)
     assert mine == theirs
     score, sections = gensim_totals(kv, questions_file, restrict_vocab, case_insensitive)
@@ -101,15 +107,16 @@ def check_against_gensim(kv, vectors, questions_file, restrict_vocab=300000, cas
     return result, solver
 
 
+@pytest.mark.parametrize("search", ["auto", "gemm", "factored"])
 @pytest.mark.parametrize("name,fmt,kwargs", REAL)
-def test_real_vectors_google_and_msr_match_gensim(name, fmt, kwargs):
+def test_real_vectors_google_and_msr_match_gensim(name, fmt, kwargs, search):
     path = shared_file("analogy", "gensim_test_data", name)
     kv = KeyedVectors.load_word2vec_format(str(path), **kwargs)
     vectors = load_vectors(path, fmt)
     google = shared_file("analogy", "gensim_test_data", "questions-words.txt")
     msr = shared_file("analogy", "word-benchmarks", "derived_msr_in_questions-words_format.txt")
-    result, _ = check_against_gensim(kv, vectors, google)
-    check_against_gensim(kv, vectors, msr)
+    result, _ = check_against_gensim(kv, vectors, google, search=search)
+    check_against_gensim(kv, vectors, msr, search=search)
     expected = {"euclidean_vectors.bin": (1, 409), "lee_fasttext.vec": (3, 98), "word2vec_pre_kv_c": (0, 146),
                 "test_glove.txt": (2, 2)}[name]  # SOURCES.md
     assert (result["correct"], result["total"]) == expected
@@ -119,16 +126,18 @@ def test_real_vectors_case_sensitive_and_small_restrict_vocab():
     path = shared_file("analogy", "gensim_test_data", "lee_fasttext.vec")
     kv = KeyedVectors.load_word2vec_format(str(path))
     google = shared_file("analogy", "gensim_test_data", "questions-words.txt")
-    check_against_gensim(kv, load_vectors(path), google, restrict_vocab=700, case_insensitive=False)
-    check_against_gensim(kv, load_vectors(path), google, restrict_vocab=None)
+    for search in SEARCHES:
+        check_against_gensim(kv, load_vectors(path), google, restrict_vocab=700, case_insensitive=False, search=search)
+        check_against_gensim(kv, load_vectors(path), google, restrict_vocab=None, search=search)
 
 
 def test_real_vectors_3cosmul_matches_gensim_most_similar_cosmul():
     path = shared_file("analogy", "gensim_test_data", "euclidean_vectors.bin")
     kv = KeyedVectors.load_word2vec_format(str(path), binary=True)
     google = shared_file("analogy", "gensim_test_data", "questions-words.txt")
-    mine, *_ = evalkit_answers(load_vectors(path), google, 2000, True, "3cosmul")
-    assert mine == gensim_answers(kv, google, 2000, True, cosmul=True)
+    theirs = gensim_answers(kv, google, 2000, True, cosmul=True)
+    for search in SEARCHES:
+        assert evalkit_answers(load_vectors(path), google, 2000, True, "3cosmul", search)[0] == theirs
 
 
 def test_functional_form_accepts_paths_keyedvectors_and_pairs():
@@ -173,27 +182,68 @@ def write_questions(folder: Path, questions) -> Path:
     return path
 
 
+@pytest.mark.parametrize("search", SEARCHES)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(analogy_case())
-def test_generated_vocabularies_match_gensim(case):
+def test_generated_vocabularies_match_gensim(search, case):
     words, matrix, questions, restrict, case_insensitive = case
     kv = KeyedVectors(matrix.shape[1])
     kv.add_vectors(words, matrix)
     with tempfile.TemporaryDirectory() as folder:
         qfile = write_questions(Path(folder), questions)
-        check_against_gensim(kv, WordVectors(words, matrix), qfile, restrict, case_insensitive)
+        check_against_gensim(kv, WordVectors(words, matrix), qfile, restrict, case_insensitive, search)
 
 
+@pytest.mark.parametrize("search", SEARCHES)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(analogy_case())
-def test_generated_vocabularies_3cosmul_match_gensim(case):
+def test_generated_vocabularies_3cosmul_match_gensim(search, case):
     words, matrix, questions, restrict, case_insensitive = case
     kv = KeyedVectors(matrix.shape[1])
     kv.add_vectors(words, matrix)
     with tempfile.TemporaryDirectory() as folder:
         qfile = write_questions(Path(folder), questions)
-        mine, *_ = evalkit_answers(WordVectors(words, matrix), qfile, restrict, case_insensitive, "3cosmul")
+        mine, *_ = evalkit_answers(WordVectors(words, matrix), qfile, restrict, case_insensitive, "3cosmul", search)
         assert mine == gensim_answers(kv, qfile, restrict, case_insensitive, cosmul=True)
+
+
+@st.composite
+def larger_vocabulary_case(draw):
+    """More words than the engine's candidate count, so the bound on the rows it did not nominate decides."""
+    n = draw(st.integers(12, 80))
+    words = [f"w{i}" if i % 7 else f"W{i // 7}" for i in range(n)]
+    dim = draw(st.integers(2, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["gaussian", "integer", "few directions"]))
+    if kind == "few directions":  # more tied rows than candidates: only the bound on the rest can tell
+        pool = rng.integers(-2, 3, size=(draw(st.integers(2, 5)), dim))
+        matrix = pool[rng.integers(len(pool), size=n)] * rng.integers(1, 3, size=(n, 1))
+    elif kind == "integer":
+        matrix = rng.integers(-2, 3, size=(n, dim))
+    else:
+        matrix = rng.standard_normal((n, dim))
+    matrix = matrix.astype(np.float32)
+    matrix[np.all(matrix == 0, axis=1), 0] = 1
+    questions = [tuple(rng.choice(words, 4)) for _ in range(draw(st.integers(1, 60)))]
+    restrict = draw(st.one_of(st.none(), st.integers(1, n + 2)))
+    return words, matrix, questions, restrict, draw(st.booleans())
+
+
+@pytest.mark.parametrize("method", ["3cosadd", "3cosmul"])
+@pytest.mark.parametrize("search", SEARCHES)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(larger_vocabulary_case())
+def test_larger_generated_vocabularies_match_gensim(search, method, case):
+    words, matrix, questions, restrict, case_insensitive = case
+    kv = KeyedVectors(matrix.shape[1])
+    kv.add_vectors(words, matrix)
+    with tempfile.TemporaryDirectory() as folder:
+        qfile = write_questions(Path(folder), questions)
+        if method == "3cosadd":
+            check_against_gensim(kv, WordVectors(words, matrix), qfile, restrict, case_insensitive, search)
+        else:
+            mine, *_ = evalkit_answers(WordVectors(words, matrix), qfile, restrict, case_insensitive, method, search)
+            assert mine == gensim_answers(kv, qfile, restrict, case_insensitive, cosmul=True)
 
 
 # --- merge, resampling, state ---------------------------------------------------------------------
@@ -246,7 +296,8 @@ def test_aggregate_on_a_multiset_counts_repeated_questions(euclidean_metric):
     assert ci["accuracy"][0] <= metric.aggregate()["accuracy"] <= ci["accuracy"][1]
 
 
-def test_exact_ties_are_settled_as_gensim_breaks_them():
+@pytest.mark.parametrize("search", SEARCHES)
+def test_exact_ties_are_settled_as_gensim_breaks_them(search):
     """Duplicate vectors tie exactly: the engine must fall back to gensim's own ordering of ties."""
     rng = np.random.default_rng(7)
     base = rng.standard_normal((6, 3)).astype(np.float32)
@@ -257,5 +308,5 @@ def test_exact_ties_are_settled_as_gensim_breaks_them():
     questions = [tuple(rng.choice(words, 4)) for _ in range(60)]
     with tempfile.TemporaryDirectory() as folder:
         qfile = write_questions(Path(folder), questions)
-        _, solver = check_against_gensim(kv, WordVectors(words, matrix), qfile)
+        _, solver = check_against_gensim(kv, WordVectors(words, matrix), qfile, search=search)
     assert solver.exact_count > 0

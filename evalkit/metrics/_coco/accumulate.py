@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalkit.metrics._coco.jit import prange, sized_kernel
+from evalkit.jit import prange, sized_kernel
 
 
 @sized_kernel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.metrics._coco import rle
-from evalkit.metrics._coco.jit import njit, prange, sized_kernel
+from evalkit.jit import njit, prange, sized_kernel
 
 
 @njit(cache=True)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from evalkit.metrics._coco.jit import njit
+from evalkit.jit import njit
 
 SCALE = 5.0
 

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evalkit.metrics._coco.jit import njit, prange, sized_kernel
+from evalkit.jit import njit, prange, sized_kernel
 
 OK, BAD_CHAR, BAD_COUNT, BAD_SUM = 0, 1, 2, 3
 STATUS_MESSAGES = {

@@ -17,7 +17,9 @@ try:
     if os.environ.get("EVALKIT_NO_NUMBA") == "1":
         raise ImportError("numba disabled by EVALKIT_NO_NUMBA")
     from numba import njit, prange
+    HAVE_NUMBA = True
 except ImportError:
+    HAVE_NUMBA = False
     prange = range
 
     def njit(*args: Any, **kwargs: Any) -> Any:
