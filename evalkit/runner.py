@@ -100,7 +100,8 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
     resumed_samples = min(replayed * runtime.batch_size, len(indices))
     indices = indices[resumed_samples:]
     pin = runtime.pin_memory if runtime.pin_memory is not None else device.startswith("cuda")
-    batches = dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers, pin)
+    batches = dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers, pin,
+                              runtime.prefetch_factor)
     timer = BatchTimer(device, runtime.warmup_batches)
     bar = tqdm(total=len(indices), desc=desc, unit="sample", file=sys.stderr, dynamic_ncols=True,
                disable=None if runtime.progress else True, leave=False)

@@ -34,6 +34,8 @@ class Runtime:
     compile: bool = False
     warmup_batches: int = 1
     pin_memory: bool | None = None
+    #: batches each DataLoader worker prepares ahead (torch's default: 2)
+    prefetch_factor: int | None = None
     ci: bool = False
     n_resamples: int = 1000
     seed: int = 12345
@@ -43,6 +45,7 @@ class Runtime:
 RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
     "device": (str,), "precision": (str,), "batch_size": (int,), "workers": (int,), "limit": (int, type(None)),
     "channels_last": (bool,), "compile": (bool,), "warmup_batches": (int,), "pin_memory": (bool, type(None)),
+    "prefetch_factor": (int, type(None)),
     "ci": (bool,), "n_resamples": (int,), "seed": (int,), "progress": (bool,),
 }
 RUNTIME_CHOICES = {"precision": ("fp32", "fp16", "bf16")}
@@ -209,6 +212,6 @@ def _runtime(check: _Checker, raw: dict[str, Any], keypath: str) -> Runtime:
             raise check.fail(f"{keypath}.{key}", f"expected one of {', '.join(RUNTIME_CHOICES[key])}, got {value!r}")
         if key in ("batch_size", "n_resamples") and value < 1 or key in ("workers", "warmup_batches") and value < 0:
             raise check.fail(f"{keypath}.{key}", f"out of range: {value!r}")
-        if key == "limit" and value is not None and value < 1:
-            raise check.fail(f"{keypath}.{key}", f"expected a positive number of samples, got {value!r}")
+        if key in ("limit", "prefetch_factor") and value is not None and value < 1:
+            raise check.fail(f"{keypath}.{key}", f"expected a positive number, got {value!r}")
     return Runtime(**raw)

@@ -62,7 +62,7 @@ def test_workers_give_the_same_batches(tmp_path):
     make_imagefolder(tmp_path, WNIDS)
     data = ImageNetVal(tmp_path)
     plain = list(data.batches(data.select(), 4, to_tensor))
-    workers = list(data.batches(data.select(), 4, to_tensor, workers=2))
+    workers = list(data.batches(data.select(), 4, to_tensor, workers=2, prefetch_factor=3))
     assert [b.ids for b in plain] == [b.ids for b in workers]
     assert all(torch.equal(a.inputs, b.inputs) for a, b in zip(plain, workers))
 
