@@ -123,14 +123,19 @@ def question_accuracies(table: AnswerTable, predictions: Sequence[str]) -> np.nd
     cleaned = list(map(clean_whitespace, distinct))
     clean_of = _codes(cleaned, _encoder())
 
-    width = int(table.lengths.max())
-    mask = np.arange(width)[None, :] < table.lengths[:, None]
-    grid = np.zeros((n, width), dtype=np.int64)
-    grid[mask] = raw
-    grid = np.where(mask, grid, grid[:, :1])  # padding repeats the first answer: unanimity unchanged
+    lengths = table.lengths
+    width = int(lengths.max())
+    mask = None if (lengths == width).all() else np.arange(width)[None, :] < lengths[:, None]
+    if mask is None:  # ten answers per question, as in the official files
+        grid = raw.reshape(n, width)
+    else:
+        grid = np.zeros((n, width), dtype=np.int64)
+        grid[mask] = raw
+        grid = np.where(mask, grid, grid[:, :1])  # padding repeats the first answer: unanimity unchanged
 
-    clean = clean_of[grid]
-    disagree = (clean != clean[:, :1]).any(axis=1)
+    gt = clean_of[grid]
+    pred = clean_of[raw_pred]
+    disagree = np.flatnonzero((gt != gt[:, :1]).any(axis=1))
     # only answers of questions where the humans disagree are normalised
     wanted = np.zeros(len(distinct), dtype=bool)
     wanted[grid[disagree]] = True
@@ -138,18 +143,21 @@ def question_accuracies(table: AnswerTable, predictions: Sequence[str]) -> np.nd
     needed = np.flatnonzero(wanted)
     norm_of = np.full(len(distinct), -1, dtype=np.int64)
     norm_of[needed] = _codes(list(map(normalize_answer, map(cleaned.__getitem__, needed.tolist()))), _encoder())
-    gt = np.where(disagree[:, None], norm_of[grid], clean)
-    pred = np.where(disagree, norm_of[raw_pred], clean_of[raw_pred])
-    match = (gt == pred[:, None]) & mask
+    gt[disagree] = norm_of[grid[disagree]]  # rows compare in one code space each: cleaned or normalised
+    pred[disagree] = norm_of[raw_pred[disagree]]
+    match = gt == pred[:, None]
+    if mask is not None:
+        match &= mask
     matches = match.sum(axis=1)
 
-    removed = match.astype(np.int64)
+    # leaving out a matching answer removes that one match; leaving out another removes none
+    per_answer = np.where(match, np.minimum(1.0, (matches - 1) / 3.0)[:, None], np.minimum(1.0, matches / 3.0)[:, None])
     for row, fields in table.other_fields.items():
-        keys = list(zip(gt[row, : table.lengths[row]].tolist(), fields))
+        keys = list(zip(gt[row, : lengths[row]].tolist(), fields))
         for j, key in enumerate(keys):
-            removed[row, j] = keys.count(key) if match[row, j] else 0
-    per_answer = np.minimum(1.0, (matches[:, None] - removed) / 3.0)
-    per_answer = np.where(mask, per_answer, 0.0)
+            per_answer[row, j] = min(1.0, (matches[row] - (keys.count(key) if match[row, j] else 0)) / 3.0)
+    if mask is not None:
+        per_answer[~mask] = 0.0
     total = per_answer[:, 0].copy()
     for j in range(1, width):  # left to right, as Python's sum() adds them
         total += per_answer[:, j]

@@ -76,12 +76,19 @@ def strip_punctuation(text: str) -> str:
     return _PERIOD.sub("", out, _PERIOD_COUNT)
 
 
+#: words that processDigitArticle changes or drops (number words, articles, contraction keys)
+_SPECIAL_WORDS: frozenset[str] = frozenset(NUMBER_WORDS) | ARTICLES | frozenset(CONTRACTIONS)
+
+
 def digits_and_articles(text: str) -> str:
     """The official ``processDigitArticle``: lower-case, number words → digits, no articles, contractions."""
     if text.isalnum() and text == text.lower():  # one lower-case word, the common case
         word = NUMBER_WORDS.get(text, text)
         return "" if word in ARTICLES else CONTRACTIONS.get(word, word)
-    words = (NUMBER_WORDS.get(word, word) for word in text.lower().split())
+    lowered = text.lower().split()
+    if _SPECIAL_WORDS.isdisjoint(lowered):  # nothing to map: the words re-joined by single spaces
+        return " ".join(lowered)
+    words = (NUMBER_WORDS.get(word, word) for word in lowered)
     return " ".join(CONTRACTIONS.get(word, word) for word in words if word not in ARTICLES)
 
 
