@@ -114,7 +114,9 @@ def kth_bound(unit: np.ndarray, questions: np.ndarray, queries: np.ndarray, kth:
     the float32 combination within 8u, and ``|d̂·δ| ≤ |δ|``; ``cos_err`` covers gensim's own rounding.
     A question whose scale is not positive gets an infinite bound (the exact path settles it).
     """
-    a, b, c = (unit[questions[:, j]].astype(np.float64) for j in range(3))
+    words, inverse = np.unique(questions, return_inverse=True)
+    word_vectors = unit[words].astype(np.float64)
+    a, b, c = (word_vectors[column] for column in inverse.reshape(questions.shape).T)
     s = b + c - a
     q = queries.astype(np.float64)
     ss = np.einsum("qd,qd->q", s, s)
