@@ -126,7 +126,7 @@ class AnalogyAccuracy(Metric):
 
 def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | None = 300000,
                      case_insensitive: bool = True, method: str = "3cosadd", device: str = "cpu",
-                     vectors_format: str | None = None) -> dict[str, Any]:
+                     vectors_format: str | None = None, search: str = "auto") -> dict[str, Any]:
     """Functional form: gensim's ``evaluate_word_analogies`` numbers for one set of vectors.
 
     ``vectors``: a file path, a gensim ``KeyedVectors``, a :class:`WordVectors` or a ``(words, matrix)`` pair;
@@ -136,7 +136,8 @@ def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | 
     from evalkit.vectors import as_word_vectors
     from evalkit.vectors.engine import AnalogySolver
 
-    solver = AnalogySolver(as_word_vectors(vectors, vectors_format), restrict_vocab, case_insensitive, method, device)
+    solver = AnalogySolver(as_word_vectors(vectors, vectors_format), restrict_vocab, case_insensitive, method, device,
+                           search=search)
     dataset = AnalogyQuestions(questions)
     metric = AnalogyAccuracy()
     metric.bind(dataset)

@@ -23,9 +23,10 @@ class VectorsAdapter(ModelAdapter):
     default_format: ClassVar[str | None] = None
 
     def __init__(self, path: str | None = None, format: str | None = None, restrict_vocab: int | None = 300000,
-                 case_insensitive: bool = True, method: str = "3cosadd", limit: int | None = None, **options: Any):
+                 case_insensitive: bool = True, method: str = "3cosadd", limit: int | None = None,
+                 search: str = "auto", **options: Any):
         super().__init__(path=path, format=format or self.default_format, restrict_vocab=restrict_vocab,
-                         case_insensitive=case_insensitive, method=method, limit=limit, **options)
+                         case_insensitive=case_insensitive, method=method, limit=limit, search=search, **options)
         self.solver: Any = None
         self.vectors: WordVectors | None = None
 
@@ -42,7 +43,7 @@ class VectorsAdapter(ModelAdapter):
         super().load(device, "fp32")
         self.vectors = self.read()
         self.solver = AnalogySolver(self.vectors, self.options["restrict_vocab"], self.options["case_insensitive"],
-                                    self.options["method"], device)
+                                    self.options["method"], device, search=self.options["search"])
 
     def predict(self, batch: Batch) -> list[Any]:
         if self.solver is None:

@@ -229,24 +229,27 @@ class AnalogySolver:
         """Float64 scores of the candidates with an interval that surely holds gensim's float32 value.
 
         Gensim's float32 dot product lies within gamma_D * sum|v_j m_j| <= gamma_D * |v| |m| of the exact
-        one (any summation order, FMA or not); its division adds one rounding. Computed with torch on the
-        engine's device: float64 there is accurate to far below these bounds.
+        one (any summation order, FMA or not); its division adds one rounding. The float64 cosines come
+        from a numba kernel on CPU and from torch on a GPU: either is accurate to far below these bounds.
         """
         import torch
 
-        raw, norms_t = self._raw_matrix()
         eps = float(exact.COSMUL_EPS)
         with torch.inference_mode():
-            idx = torch.from_numpy(cand).to(self.device)
-            rows = raw[idx].double()  # (q, k, d)
-            norms = norms_t[idx].double()
             g = self._gamma * (1 + 1e-4)  # 1e-4: float32 norms vs exact ones
             terms = torch.from_numpy(queries).to(self.device).double()
+            if self.device == "cpu" and factored.available:
+                dots = torch.from_numpy(factored.candidate_cosines(self.matrix, self.norms, cand, queries))
+            else:
+                raw, norms_t = self._raw_matrix()
+                idx = torch.from_numpy(cand).to(self.device)
+                rows = raw[idx].double()  # (q, k, d)
+                norms = norms_t[idx].double()
+                dots = torch.einsum("qkd,qjd->jqk", rows, terms.reshape(len(cand), -1, rows.shape[-1])) / norms
             if self.method == "3cosadd":
-                dot = torch.einsum("qkd,qd->qk", rows, terms) / norms
+                dot = dots[0]
                 err = g * torch.linalg.vector_norm(terms, dim=1)[:, None] + 2 * _U * dot.abs() + 1e-12
                 return tuple(t.cpu().numpy() for t in (dot - err, dot + err, dot))  # type: ignore[return-value]
-            dots = torch.einsum("qkd,qjd->jqk", rows, terms) / norms  # terms: b, c, a
             errs = g * torch.linalg.vector_norm(terms, dim=2).T[:, :, None] + 2 * _U * dots.abs() + 1e-12
             mid = _cosmul_bound(dots[0], dots[1], dots[2])
             slack = 16 * _U * mid.abs()  # the few float32 roundings of gensim's formula

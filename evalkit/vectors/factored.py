@@ -114,15 +114,58 @@ def kth_bound(unit: np.ndarray, questions: np.ndarray, queries: np.ndarray, kth:
     the float32 combination within 8u, and ``|d̂·δ| ≤ |δ|``; ``cos_err`` covers gensim's own rounding.
     A question whose scale is not positive gets an infinite bound (the exact path settles it).
     """
-    words, inverse = np.unique(questions, return_inverse=True)
-    word_vectors = unit[words].astype(np.float64)
-    a, b, c = (word_vectors[column] for column in inverse.reshape(questions.shape).T)
-    s = b + c - a
-    q = queries.astype(np.float64)
-    ss = np.einsum("qd,qd->q", s, s)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.einsum("qd,qd->q", q, s) / ss
-    residue = np.linalg.norm(q - scale[:, None] * s, axis=1)
+    scale, residue = _scale_and_residue(unit, np.ascontiguousarray(questions), np.ascontiguousarray(queries))
     slack = scale * (3 * gamma * (1 + 1e-4) + 8 * _U) + residue * (1 + 1e-4) + cos_err + 1e-12
     bound = scale * kth + slack
     return np.where((scale > 0) & np.isfinite(bound), bound, np.inf)
+
+
+@njit(cache=True, nogil=True)
+def _scale_and_residue(unit, questions, queries):  # pragma: no cover - numba
+    """Per question, in float64: κ = q·s / s·s and |q − κ s| for ``s = b̂ + ĉ − â``."""
+    n, dim = queries.shape
+    scale = np.empty(n)
+    residue = np.empty(n)
+    s = np.empty(dim)
+    for i in range(n):
+        a, b, c = questions[i, 0], questions[i, 1], questions[i, 2]
+        qs = 0.0
+        ss = 0.0
+        for j in range(dim):
+            s[j] = np.float64(unit[b, j]) + np.float64(unit[c, j]) - np.float64(unit[a, j])
+            qs += np.float64(queries[i, j]) * s[j]
+            ss += s[j] * s[j]
+        k = qs / ss if ss > 0 else 0.0
+        r = 0.0
+        for j in range(dim):
+            d = np.float64(queries[i, j]) - k * s[j]
+            r += d * d
+        scale[i] = k
+        residue[i] = np.sqrt(r)
+    return scale, residue
+
+
+def candidate_cosines(matrix: np.ndarray, norms: np.ndarray, rows: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """``matrix[rows] · term / norms[rows]`` in float64, shaped (terms per question, questions, candidates).
+
+    ``terms`` is (Q, D) for 3CosAdd or (Q, 3, D) for 3CosMul; no (Q, K, D) float64 copy is made.
+    """
+    terms3 = np.ascontiguousarray(terms.reshape(len(rows), -1, terms.shape[-1]))
+    return _candidate_cosines(matrix, norms, np.ascontiguousarray(rows), terms3)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _candidate_cosines(matrix, norms, rows, terms):  # pragma: no cover - numba
+    n_questions, k = rows.shape
+    n_terms, dim = terms.shape[1], terms.shape[2]
+    out = np.empty((n_terms, n_questions, k))
+    for q in prange(n_questions):
+        for c in range(k):
+            row = rows[q, c]
+            norm = np.float64(norms[row])
+            for t in range(n_terms):
+                acc = 0.0
+                for j in range(dim):
+                    acc += np.float64(matrix[row, j]) * np.float64(terms[q, t, j])
+                out[t, q, c] = acc / norm
+    return out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from unittest import mock
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ from hypothesis import strategies as st
 
 from conftest import shared_file
 from evalkit.datasets.analogy import AnalogyQuestions
+from evalkit.errors import InputError
 from evalkit.metrics.analogy import AnalogyAccuracy, analogy_accuracy
-from evalkit.vectors import WordVectors, load_vectors
+from evalkit.vectors import WordVectors, factored, load_vectors
 from evalkit.vectors.engine import AnalogySolver
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
@@ -129,6 +131,8 @@ def test_real_vectors_case_sensitive_and_small_restrict_vocab():
     for search in SEARCHES:
         check_against_gensim(kv, load_vectors(path), google, restrict_vocab=700, case_insensitive=False, search=search)
         check_against_gensim(kv, load_vectors(path), google, restrict_vocab=None, search=search)
+    with mock.patch.object(factored, "available", False):  # torch rescoring, the GPU's code path
+        check_against_gensim(kv, load_vectors(path), google, restrict_vocab=700, case_insensitive=False)
 
 
 def test_real_vectors_3cosmul_matches_gensim_most_similar_cosmul():
@@ -138,6 +142,8 @@ def test_real_vectors_3cosmul_matches_gensim_most_similar_cosmul():
     theirs = gensim_answers(kv, google, 2000, True, cosmul=True)
     for search in SEARCHES:
         assert evalkit_answers(load_vectors(path), google, 2000, True, "3cosmul", search)[0] == theirs
+    with mock.patch.object(factored, "available", False):  # torch rescoring, the GPU's code path
+        assert evalkit_answers(load_vectors(path), google, 2000, True, "3cosmul")[0] == theirs
 
 
 def test_functional_form_accepts_paths_keyedvectors_and_pairs():
@@ -147,6 +153,10 @@ def test_functional_form_accepts_paths_keyedvectors_and_pairs():
     score, _ = kv.evaluate_word_analogies(str(google))
     for vectors in (str(path), kv, (kv.index_to_key, kv.vectors)):
         assert analogy_accuracy(vectors, google)["accuracy"] == score
+    for search in SEARCHES:
+        assert analogy_accuracy(str(path), google, search=search)["accuracy"] == score
+    with pytest.raises(InputError, match="search must be one of"):
+        analogy_accuracy(str(path), google, search="fast")
 
 
 # --- generated vocabularies: ties, duplicates, case variants, OOV, tiny vocabularies -----------------
