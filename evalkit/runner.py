@@ -101,7 +101,7 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
     indices = indices[resumed_samples:]
     pin = runtime.pin_memory if runtime.pin_memory is not None else device.startswith("cuda")
     batches = dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers, pin,
-                              runtime.prefetch_factor)
+                              runtime.prefetch_factor, runtime.persistent_workers)
     timer = BatchTimer(device, runtime.warmup_batches)
     bar = tqdm(total=len(indices), desc=desc, unit="sample", file=sys.stderr, dynamic_ncols=True,
                disable=None if runtime.progress else True, leave=False)
@@ -278,6 +278,15 @@ def run_evaluation(suite: Suite, evaluation: Evaluation, output_dir: Path | None
     under ``<output_dir>/.cache/``; ``resume`` continues the caches of interrupted runs.
     """
     dataset = DATASETS.get(evaluation.dataset.name)(**evaluation.dataset.options)
+    try:
+        return _run_models(suite, evaluation, dataset, output_dir, models, shard, cache, resume, cache_chunk)
+    finally:
+        dataset.release_workers()
+
+
+def _run_models(suite: Suite, evaluation: Evaluation, dataset: Any, output_dir: Path | None,
+                models: Iterable[str] | None, shard: tuple[int, int] | None, cache: bool, resume: bool,
+                cache_chunk: int) -> list[RunResult]:
     wanted = set(models) if models else None
     results = []
     for component in evaluation.models:

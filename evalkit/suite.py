@@ -36,6 +36,8 @@ class Runtime:
     pin_memory: bool | None = None
     #: batches each DataLoader worker prepares ahead (torch's default: 2)
     prefetch_factor: int | None = None
+    #: keep DataLoader workers for the next model when its batches and preprocessing are the same
+    persistent_workers: bool = False
     ci: bool = False
     n_resamples: int = 1000
     seed: int = 12345
@@ -45,7 +47,7 @@ class Runtime:
 RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
     "device": (str,), "precision": (str,), "batch_size": (int,), "workers": (int,), "limit": (int, type(None)),
     "channels_last": (bool,), "compile": (bool,), "warmup_batches": (int,), "pin_memory": (bool, type(None)),
-    "prefetch_factor": (int, type(None)),
+    "prefetch_factor": (int, type(None)), "persistent_workers": (bool,),
     "ci": (bool,), "n_resamples": (int,), "seed": (int,), "progress": (bool,),
 }
 RUNTIME_CHOICES = {"precision": ("fp32", "fp16", "bf16")}

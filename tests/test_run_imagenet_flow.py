@@ -184,3 +184,19 @@ def test_compiled_timm_model_keeps_its_data_config():
     adapter = TimmAdapter(name="test_resnet", preprocess={"input_size": [3, 32, 32]})
     adapter.load("cpu", compile=True)
     assert adapter.data_config["input_size"] == (3, 32, 32) and adapter.module is not adapter.eager_module
+
+
+def test_persistent_workers_give_the_records_of_a_plain_run(tmp_path, capsys, monkeypatch):
+    from evalkit.datasets.base import DatasetLoader
+
+    root = make_imagefolder(tmp_path / "val", WNIDS)
+    models = [TINY, {**TINY, "label": "tiny-b"}]
+    plain = run_json(capsys, suite_file(tmp_path, root, models=models), "--no-cache", "--output-dir", tmp_path / "a")
+    released = []
+    monkeypatch.setattr(DatasetLoader, "release_workers",
+                        lambda self: released.append(len(self._persistent_loaders)) or self.__dict__.pop("_loaders"))
+    kept = run_json(capsys, suite_file(tmp_path, root, models=models,
+                                       runtime={"workers": 2, "persistent_workers": True}), "--no-cache",
+                    "--output-dir", tmp_path / "b")
+    assert released == [1]  # both models were served by one DataLoader, stopped once the evaluation ended
+    assert [r["metrics"] for r in kept] == [r["metrics"] for r in plain]

@@ -46,6 +46,7 @@ def test_data_root_rebases_dataset_paths_only(tmp_path):
     ({"runtime": {"precision": "fp8"}}, "runtime.precision", "fp32, fp16, bf16"),
     ({"runtime": {"limit": 0}}, "runtime.limit", "positive"),
     ({"runtime": {"prefetch_factor": 0}}, "runtime.prefetch_factor", "positive"),
+    ({"runtime": {"persistent_workers": "yes"}}, "runtime.persistent_workers", "bool"),
     ({"runtime": {"batchsize": 3}}, "runtime.batchsize", "unknown key"),
     ({"modles": []}, "modles", "unknown key"),
     ({"models": []}, "models", "non-empty list"),

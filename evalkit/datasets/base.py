@@ -113,18 +113,28 @@ class DatasetLoader(ABC):
         workers: int = 0,
         pin_memory: bool = False,
         prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
     ) -> Iterator[Batch]:
-        """Batches over ``indices`` in order; with ``workers`` > 0 through a torch DataLoader."""
+        """Batches over ``indices`` in order; with ``workers`` > 0 through a torch DataLoader.
+
+        With ``persistent_workers`` the DataLoader and its workers are kept on this loader and
+        reused by the next call that asks for the same batches with the same preprocessing (the
+        next model of a suite); :meth:`release_workers` stops them.
+        """
         ids = self.sample_ids()
         chunks = [list(indices[i : i + batch_size]) for i in range(0, len(indices), batch_size)]
         make = _BatchMaker(self, ids, transform)
         if workers > 0:
             import torch.utils.data
 
-            loader = torch.utils.data.DataLoader(
-                chunks, batch_size=None, shuffle=False, num_workers=workers, collate_fn=make,
-                pin_memory=pin_memory, prefetch_factor=prefetch_factor or 2, persistent_workers=False,
-            )
+            options = dict(num_workers=workers, pin_memory=pin_memory, prefetch_factor=prefetch_factor or 2)
+            key = _reuse_key(indices, batch_size, transform, options) if persistent_workers else None
+            loader = self._persistent_loaders.get(key) if key is not None else None
+            if loader is None:
+                loader = torch.utils.data.DataLoader(chunks, batch_size=None, shuffle=False, collate_fn=make,
+                                                     persistent_workers=key is not None, **options)
+                if key is not None:
+                    self._persistent_loaders[key] = loader
             yield from loader
         else:
             for chunk in chunks:
@@ -132,6 +142,36 @@ class DatasetLoader(ABC):
                 if pin_memory and hasattr(batch.inputs, "pin_memory"):
                     batch.inputs = batch.inputs.pin_memory()
                 yield batch
+
+
+    @property
+    def _persistent_loaders(self) -> dict[Any, Any]:
+        if "_loaders" not in self.__dict__:
+            self.__dict__["_loaders"] = {}
+        return self.__dict__["_loaders"]
+
+    def release_workers(self) -> None:
+        """Stop the workers that ``persistent_workers`` kept alive."""
+        self.__dict__.pop("_loaders", None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers receive the loader without the kept DataLoaders (those hold processes)."""
+        state = dict(self.__dict__)
+        state.pop("_loaders", None)
+        return state
+
+
+def _reuse_key(indices: Sequence[int], batch_size: int, transform: Callable | None,
+               options: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What makes two calls' batches equal, or None when the preprocessing cannot be compared.
+
+    Preprocessing compares by ``repr``, which names every step and setting for torchvision and timm
+    transforms; a repr that shows an object address says nothing, so such a transform is not reused.
+    """
+    described = repr(transform)
+    if " at 0x" in described:
+        return None
+    return tuple(indices), batch_size, described, tuple(sorted(options.items()))
 
 
 class _BatchMaker:

@@ -53,7 +53,9 @@ class DataLoaderLoader(DatasetLoader):
         raise NotImplementedError("a DataLoader is consumed batch by batch")
 
     def batches(self, indices: Sequence[int], batch_size: int, transform: Callable | None = None,
-                workers: int = 0, pin_memory: bool = False, prefetch_factor: int | None = None) -> Iterator[Batch]:
+                workers: int = 0, pin_memory: bool = False, prefetch_factor: int | None = None,
+                persistent_workers: bool = False) -> Iterator[Batch]:
+        """The user's DataLoader as it is: its own workers and pinning apply, evalkit's settings do not."""
         wanted = len(indices)
         seen = 0
         for inputs, targets in self.loader:

@@ -162,3 +162,30 @@ def test_real_sample_images_with_labels_from_their_wnid(tmp_path, shared_data):
         with Image.open(data.files[i]) as raw:
             modes.add(raw.mode)
     assert "L" in modes  # the grayscale ones were converted
+
+
+def test_persistent_workers_serve_the_next_model_with_the_same_preprocessing(tmp_path):
+    import torchvision.transforms as T
+
+    make_imagefolder(tmp_path, WNIDS)
+    data = ImageNetVal(tmp_path)
+
+    def recipe(size):  # built anew for each model, as adapters do
+        return T.Compose([T.Resize((size, size)), T.ToTensor()])
+
+    plain = list(data.batches(data.select(), 4, recipe(16)))
+    kept = list(data.batches(data.select(), 4, recipe(16), workers=2, persistent_workers=True))
+    (loader,) = data._persistent_loaders.values()
+    pids = [w.pid for w in loader._iterator._workers]
+    again = list(data.batches(data.select(), 4, recipe(16), workers=2, persistent_workers=True))
+    assert list(data._persistent_loaders.values()) == [loader]
+    assert [w.pid for w in loader._iterator._workers] == pids  # the same worker processes served both
+    for got in (kept, again):
+        assert [b.ids for b in got] == [b.ids for b in plain]
+        assert all(torch.equal(a.inputs, b.inputs) for a, b in zip(plain, got))
+    smaller = list(data.batches(data.select(), 4, recipe(8), workers=2, persistent_workers=True))
+    assert smaller[0].inputs.shape[-1] == 8 and len(data._persistent_loaders) == 2
+    list(data.batches(data.select(), 4, to_tensor, workers=2, persistent_workers=True))
+    assert len(data._persistent_loaders) == 2  # a function's repr says nothing about its settings: not kept
+    data.release_workers()
+    assert not data._persistent_loaders
