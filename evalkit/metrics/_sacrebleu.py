@@ -98,17 +98,26 @@ class SacrebleuMetric(Metric):
     def segment_stats(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list]:
         """sacrebleu's per-segment statistics of each hypothesis against its own references."""
         reference, cache = self.reference(), self._ref_cache
+        preprocess = reference._preprocess_segment
         rows = []
         for hyp, sample_refs in zip(hyps, refs):
             key = tuple(sample_refs)
             info = cache.get(key)
             if info is None:
-                info = reference._extract_reference_info([reference._preprocess_segment(r) for r in sample_refs])
+                info = self._reference_info([preprocess(r) for r in sample_refs])
                 cache[key] = info
                 if len(cache) > REFERENCE_CACHE_SIZE:
                     cache.popitem(last=False)
-            rows.append(reference._compute_segment_statistics(reference._preprocess_segment(hyp), info))
+            rows.append(self._segment_row(preprocess(hyp), info))
         return rows
+
+    def _reference_info(self, refs: list[str]) -> Any:
+        """What sacrebleu keeps of one segment's preprocessed references (its own format, shared cache)."""
+        return self.reference()._extract_reference_info(refs)
+
+    def _segment_row(self, hyp: str, info: Any) -> list:
+        """sacrebleu's statistics of one preprocessed hypothesis."""
+        return self.reference()._compute_segment_statistics(hyp, info)
 
     def reset(self) -> None:
         self._ids: list[Any] = []

@@ -200,3 +200,16 @@ def test_bootstrap_ci_brackets_the_score():
     out = metric.compute(ci=True, n_resamples=200, seed=3)
     low, high = out["ci"]["BLEU"]
     assert low < out["BLEU"] < high
+
+
+@settings(max_examples=200, deadline=None)
+@given(corpora(), st.sampled_from([1, 2, 4, 6]), st.sampled_from(["13a", "char", "none"]))
+def test_bleu_segment_rows_equal_sacrebleu_rows(corpus, order, tokenize):
+    """evalkit counts n-grams itself (in C); each segment's row equals sacrebleu's private computation."""
+    hyps, streams = corpus
+    refs = [[s[i] for s in streams if s[i] is not None] for i in range(len(hyps))]
+    theirs = sacrebleu.metrics.BLEU(max_ngram_order=order, tokenize=tokenize)
+    prep = theirs._preprocess_segment
+    expected = [theirs._compute_segment_statistics(prep(h), theirs._extract_reference_info([prep(r) for r in rs]))
+                for h, rs in zip(hyps, refs)]
+    assert BLEUMetric(max_ngram_order=order, tokenize=tokenize).segment_stats(hyps, refs) == expected
