@@ -48,48 +48,96 @@ def _metadata(fmt: str) -> dict[str, object]:
     return {"svg": {"Date": None}, "png": {}, "pdf": {"CreationDate": None}}.get(fmt, {})
 
 
+#: line styles of the protocols of one panel, in the order of their names
+PROTOCOL_STYLES = [dict(color="black", linestyle="-"), dict(color="tab:orange", linestyle="--"),
+                   dict(color="tab:purple", linestyle=":"), dict(color="tab:brown", linestyle="-."),
+                   dict(color="tab:gray", linestyle=(0, (5, 1, 1, 1)))]
+
+
 def over_years_figure(table: pd.DataFrame, title: str, metrics: list[str] | None = None,
                       human_top5: float | None = None, higher_is_better: dict[str, bool] | None = None) -> Figure:
-    """One panel per metric: every entry as a point, winners joined by a line, the user's runs labelled."""
+    """One panel per metric: every entry as a point, winners joined by a line, the user's runs labelled.
+
+    A table made ``by_protocol`` gets one line per protocol, each with its own style and legend entry.
+    """
     metrics = metrics or list(dict.fromkeys(table["metric"]))
-    directions = higher_is_better or {}
     fig, axes = plt.subplots(1, len(metrics), figsize=(6.4 * len(metrics), 5.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        rows = table[table["metric"] == metric]
-        for (kind, status), style in STYLES.items():
-            points = rows[(rows["kind"] == kind) & (rows["status"] == status)]
-            if len(points):
-                ax.scatter(points["year"] + DODGE[kind], points["value"], marker=style["marker"],
-                           s=110 if kind == years.RUN else 30, alpha=0.6 if kind == years.MODEL else 1.0,
-                           facecolors=style["color"] if style["filled"] else "none", edgecolors=style["color"],
-                           linewidths=1.2, zorder=3 if kind == years.RUN else 2, label=f"{kind} ({status})",
-                           gid=f"{kind}|{status}")
-        best = years.winners(table, metric)
-        if len(best):
-            x = best["year"] + best["kind"].map(DODGE)
-            ax.plot(x, best["value"], color="black", linewidth=1.4, zorder=1, label="competition winners",
-                    gid="winners")
-            higher = directions.get(metric, not metric.endswith("error"))
-            for xi, (_, row) in zip(x, best.iterrows()):  # winners are the edge of the cloud: label outside it
-                ax.annotate(row["label"], (xi, row["value"]), xytext=(-3, 4 if higher else -4),
-                            textcoords="offset points", fontsize=7, color="0.2", ha="right",
-                            va="bottom" if higher else "top")
-        _label_runs(ax, rows[rows["kind"] == years.RUN])
-        if human_top5 is not None and metric == "top5_error":
-            ax.axhline(human_top5, color="tab:purple", linestyle="--", linewidth=1,
-                       label=f"human estimate {human_top5:g}% (Russakovsky et al.)", gid="human")
-        ax.set_title(f"{title}: {METRIC_TITLES.get(metric, metric)}")
-        ax.set_xlabel("year")
-        ax.set_ylabel(METRIC_TITLES.get(metric, metric))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        draw_panel(ax, table, metric, title, higher_is_better, human_top5)
     fig.tight_layout()
     return fig
 
 
-def _label_runs(ax, runs: pd.DataFrame) -> None:
+def overview_figure(panels: list[tuple[str, pd.DataFrame, str]], columns: int = 4) -> Figure:
+    """Small multiples: one small panel per (title, over-years table, metric), with the user's runs on them."""
+    rows = max(1, -(-len(panels) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for ax, (title, table, metric) in zip(axes.flat, panels):
+        human = years.HUMAN_TOP5_ERROR if metric == "top5_error" else None
+        draw_panel(ax, table, metric, title, table.attrs.get("directions"), human, small=True)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def draw_panel(ax, table: pd.DataFrame, metric: str, title: str, higher_is_better: dict[str, bool] | None = None,
+               human_top5: float | None = None, small: bool = False) -> None:
+    """One metric of an over-years table on ``ax``; artists carry gids for the tests."""
+    directions = higher_is_better or {}
+    titles = {**METRIC_TITLES, **table.attrs.get("titles", {})}
+    rows = table[table["metric"] == metric]
+    for (kind, status), style in STYLES.items():
+        points = rows[(rows["kind"] == kind) & (rows["status"] == status)]
+        if len(points):
+            size = (110 if kind == years.RUN else 30) * (0.6 if small else 1)
+            ax.scatter(points["year"] + DODGE[kind], points["value"], marker=style["marker"],
+                       s=size, alpha=0.6 if kind == years.MODEL else 1.0,
+                       facecolors=style["color"] if style["filled"] else "none", edgecolors=style["color"],
+                       linewidths=1.2, zorder=3 if kind == years.RUN else 2, label=f"{kind} ({status})",
+                       gid=f"{kind}|{status}")
+    higher = directions.get(metric, not metric.endswith("error"))
+    if table.attrs.get("by_protocol"):
+        # one style per protocol across all panels of the table
+        order = sorted({p for m in dict.fromkeys(table["metric"]) for p in years.lines(table, m)})
+        segments = [(f"winners|{p}", f"best per year: {p}", PROTOCOL_STYLES[order.index(p) % len(PROTOCOL_STYLES)],
+                     best) for p, best in years.lines(table, metric).items()]
+    else:
+        segments = [("winners", "competition winners", PROTOCOL_STYLES[0], years.winners(table, metric))]
+    for gid, label, style, best in segments:
+        if not len(best):
+            continue
+        x = best["year"] + best["kind"].map(DODGE)
+        ax.plot(x, best["value"], linewidth=1.4, zorder=1, label=label, gid=gid, marker=None, **style)
+        if small:
+            continue
+        for xi, (_, row) in zip(x, best.iterrows()):  # winners are the edge of the cloud: label outside it
+            ax.annotate(row["label"], (xi, row["value"]), xytext=(-3, 4 if higher else -4),
+                        textcoords="offset points", fontsize=7, color="0.2", ha="right",
+                        va="bottom" if higher else "top")
+    _label_runs(ax, rows[rows["kind"] == years.RUN], fontsize=6 if small else 8)
+    human = dict(table.attrs.get("human", {}))
+    if human_top5 is not None:
+        human["top5_error"] = (human_top5, "Russakovsky et al.")
+    if metric in human:
+        value, who = human[metric]
+        ax.axhline(value, color="tab:purple", linestyle="--", linewidth=1,
+                   label=f"human estimate {value:g}% ({who})", gid="human")
+    name = titles.get(metric, metric)
+    ax.set_title(f"{title}: {name}", fontsize=9 if small else None)
+    ax.set_xlabel("year", fontsize=8 if small else None)
+    ax.set_ylabel(name, fontsize=8 if small else None)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    if small:
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=5, loc="best")
+    else:
+        ax.legend(fontsize=7, loc="best")
+
+
+def _label_runs(ax, runs: pd.DataFrame, fontsize: int = 8) -> None:
     """Name each run beside its star, pushing labels of one year apart so that they stay readable."""
     low, high = ax.get_ylim()
     gap = 0.045 * (max(high, runs["value"].max() if len(runs) else high) - min(low, 0))
@@ -100,7 +148,7 @@ def _label_runs(ax, runs: pd.DataFrame) -> None:
             color = STYLES[(years.RUN, row["status"])]["color"]
             moved = placed - row["value"] > gap / 4
             ax.annotate(row["label"], (row["year"], row["value"]), xytext=(9, placed),
-                        textcoords=("offset points", "data"), fontsize=8, va="center", fontweight="bold", color=color,
+                        textcoords=("offset points", "data"), fontsize=fontsize, va="center", fontweight="bold", color=color,
                         arrowprops=dict(arrowstyle="-", color=color, linewidth=0.6, shrinkA=0, shrinkB=4)
                         if moved else None)
 

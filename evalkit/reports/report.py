@@ -13,7 +13,8 @@ from evalkit.errors import InputError
 from evalkit.reports import compare, html, leaderboard, plots
 from evalkit.records import write_text_atomic
 from evalkit.reports.frames import load_records, to_parquet
-from evalkit.reports.overyears import write_over_years
+from evalkit.reports import years
+from evalkit.reports.overyears import over_years_table, write_over_years
 
 
 @dataclass
@@ -41,12 +42,13 @@ def write_report(results: str | Path, out: str | Path, n_resamples: int = 1000, 
     ]
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = f"{frame['run_id'].nunique()} runs from {Path(results).resolve()} · generated {generated}"
-    sections = [html.section(r.task, r.task, _task_body(r, f"{r.task}/")) for r in reports]
+    overview, overview_files = _overview_section(frame, out)
+    sections = [overview] + [html.section(r.task, r.task, _task_body(r, f"{r.task}/")) for r in reports]
     skipped = frame.attrs.get("skipped", [])
     if skipped:
         sections.append(html.section("ignored", "Files that are not run records",
                                      "".join(html.paragraph(s) for s in skipped)))
-    nav = [(r.task, f"#{r.task}") for r in reports] + ([("ignored files", "#ignored")] if skipped else [])
+    nav = [("over the years", "#over-years")] + [(r.task, f"#{r.task}") for r in reports] + ([("ignored files", "#ignored")] if skipped else [])
     for r in reports:
         task_page = html.page(f"evalkit — {r.task}", subtitle, [("← all tasks", "../index.html")],
                               [html.section(r.task, r.task, _task_body(r, ""))])
@@ -129,6 +131,27 @@ def _imagenet_years_section(report: TaskReport, frame: pd.DataFrame, folder: Pat
     report.body += [html.heading(3, "ImageNet error over the years"),
                     html.figure(result.png, "ImageNet error over the years", result.caption)]
     report.markdown += ["## ImageNet error over the years\n", f"![over the years](over_years.png)\n\n{result.caption}\n"]
+
+
+def _overview_section(frame: pd.DataFrame, out: Path) -> tuple[str, list[Path]]:
+    """Small multiples of every shipped over-years curve, with the user's dated runs on them."""
+    panels = []
+    for name in ["imagenet", *years.HISTORIES]:
+        table = over_years_table(name, frame)
+        title = table.attrs["title"]
+        panels += [(title, table, metric) for metric in table.attrs["metrics"]]
+    fig = plots.overview_figure(panels)
+    files = plots.save_figure(fig, out / "over_years" / "overview")
+    placed = sorted({label for _, t, _ in panels for label in t.loc[t["kind"] == years.RUN, "label"]})
+    caption = ("One panel per benchmark metric: filled markers are values read in a primary source, hollow ones "
+               "were found only in secondary sources; each line joins the best value of each year measured with "
+               "one protocol (ImageNet: the ILSVRC winners); stars are your runs at their model's publication "
+               "year" + (f" ({', '.join(placed)})" if placed else " (none of your runs has a model year)") +
+               ". Sources: evalkit/data/history/SOURCES.md; `evalkit leaderboard BENCHMARK --over-years` draws "
+               "one benchmark large. Benchmarks: " + ", ".join(["imagenet", *years.HISTORIES]) + ".")
+    body = html.figure(files[0].read_bytes(), "progress over the years: all benchmarks", caption) + html.links(
+        [(p.name, f"over_years/{p.name}") for p in files])
+    return html.section("over-years", "Progress over the years", body), files
 
 
 def _slug(text: str) -> str:

@@ -71,7 +71,7 @@ def test_report_renders_without_errors_and_with_every_image(report, tmp_path):
     result = json.loads(html.unescape(found.group(1)))
     assert result["errors"] == [] and result["broken"] == []
     assert result["images"] == report.read_text().count("<img ")
-    assert result["images"] == 3  # imagenet speed/accuracy + over-years, translation speed/accuracy
+    assert result["images"] == 4  # over-years overview, imagenet speed/accuracy + over-years, translation speed/accuracy
     console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
 
