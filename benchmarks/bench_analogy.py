@@ -132,8 +132,8 @@ class AnalogyGensim30k:
     def time_gensim_30k(self):
         run_gensim(self.kv, 30_000)
 
-    def track_speedup_vs_gensim_30k(self):
-        """gensim time / evalkit time at restrict_vocab=30,000 (issue 6: ≥ 15)."""
-        return _timed(run_gensim, self.kv, 30_000) / _timed(run_evalkit, self.vectors, self.questions, 30_000)
+    def track_time_ratio_vs_gensim_30k(self):
+        """evalkit time / gensim time at restrict_vocab=30,000 (issue 6: a speed-up ≥ 15, i.e. ≤ 0.067)."""
+        return _timed(run_evalkit, self.vectors, self.questions, 30_000) / _timed(run_gensim, self.kv, 30_000)
 
-    track_speedup_vs_gensim_30k.unit = "ratio"
+    track_time_ratio_vs_gensim_30k.unit = "ratio"
