@@ -210,7 +210,8 @@ def runs_history(records: pd.DataFrame, task: str, metrics: Iterable[str] | dict
             taken |= fits
         rows = task_runs[taken]
         scale = {s.key: s.scale for s in reversed(sources)}
-        parts.append(rows.assign(value=rows["value"] * rows["metric"].map(scale), metric=metric))
+        parts.append(rows.assign(value=rows["value"].astype(float) * rows["metric"].map(scale).astype(float),
+                                metric=metric))
     runs = pd.concat(parts, ignore_index=True) if parts else task_runs.iloc[:0]
     undated = sorted(set(runs.loc[runs["model_year"].isna(), "model"]))
     random = sorted(set(runs.loc[runs["random_weights"].astype(bool), "model"]))

@@ -88,7 +88,7 @@ def test_report_writes_tables_plots_and_a_self_contained_index(factory, tmp_path
         assert (out / name).stat().st_size > 0, name
     index = (out / "index.html").read_text()
     sources = re.findall(r'<img src="([^"]+)"', index)
-    assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)  # + the over-years overview
     assert not re.search(r'(src|href)="https?://', index)
     markdown = (out / "imagenet" / "leaderboard.md").read_text()
     assert "| rank | model | top1_error (↓) | 95% CI |" in markdown and f"noise {RANDOM_FLAG}" in markdown
