@@ -25,13 +25,15 @@ def add_leaderboard_parser(subparsers: argparse._SubParsersAction) -> argparse.A
     parser = subparsers.add_parser(
         "leaderboard", help="a task's leaderboard, or its error over the years (--over-years)",
         description="Print the leaderboard of TASK from the run records, or with --over-years draw the "
-                    "history of the task (shipped for imagenet, else --history CSV) with your dated runs.")
-    parser.add_argument("task", help="task name, e.g. imagenet")
+                    "history of the task with your dated runs: shipped for imagenet, coco, wmt14-en-de, vqa, captions, "
+                    "analogy, ffhq-1024 and wikitext-103, plus any --history CSV.")
+    parser.add_argument("task", help="task or benchmark name, e.g. imagenet, coco, wmt14-en-de, wikitext-103")
     parser.add_argument("--over-years", action="store_true", help="draw the metric against the year")
     parser.add_argument("--results", default="results", help="folder of run records (default: results)")
     parser.add_argument("--out", default="reports", help="output folder (default: reports)")
     parser.add_argument("--history", action="append", default=[], metavar="CSV",
-                        help="history CSV (year,label,metric,value[,kind,status,source]); repeatable")
+                        help="history CSV (year,label,metric,value[,kind,status,extra_data,protocol,source,note]); "
+                             "repeatable")
     parser.set_defaults(func=run_leaderboard)
     return parser
 
