@@ -39,3 +39,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) results reports .asv
+
+.PHONY: nightly
+## Nightly asv on this machine: new commits in per-commit environments, compared with the last nightly;
+## writes .asv/nightly/regressions.md and .asv/html (see README, Benchmarks). Exit 1 on a regression.
+nightly: install
+	HF_HUB_OFFLINE=1 PATH="$(CURDIR)/$(BIN):$$PATH" benchmarks/nightly.sh
