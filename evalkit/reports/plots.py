@@ -128,6 +128,9 @@ def draw_panel(ax, table: pd.DataFrame, metric: str, title: str, higher_is_bette
     ax.set_xlabel("year", fontsize=8 if small else None)
     ax.set_ylabel(name, fontsize=8 if small else None)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(rows):  # a one-year panel would otherwise span a century
+        ax.set_xlim(min(ax.get_xlim()[0], rows["year"].min() - 0.8) if len(set(rows["year"])) > 1
+                    else rows["year"].min() - 1.5, rows["year"].max() + (0.8 if len(set(rows["year"])) > 1 else 1.5))
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     if small:
