@@ -2,8 +2,9 @@
 
 Three commits: the first is the baseline night, the second is 5% slower (within the benchmark's noise
 threshold of 1.3), the third 2x slower. The next night runs both new commits and must report the third
-alone, with the range second..third, and exit 1. Runs in the current interpreter (``--env existing``):
-no per-commit builds, about 20 s.
+alone, with the range second..third, and exit 1. The default run uses the current interpreter
+(``--env existing``: no per-commit builds, about 20 s); the slow variant builds each commit's wheel into an
+asv virtualenv, as the evalkit nightly does.
 """
 from __future__ import annotations
 
@@ -23,7 +24,19 @@ pytest.importorskip("asv")
 CONF = {"version": 1, "project": "tiny", "project_url": "https://example.invalid/tiny",
         "show_commit_url": "https://example.invalid/tiny/commit/", "repo": ".", "branches": ["main"],
         "environment_type": "virtualenv", "benchmark_dir": "benchmarks", "env_dir": ".asv/env",
-        "results_dir": ".asv/results", "html_dir": ".asv/html"}
+        "results_dir": ".asv/results", "html_dir": ".asv/html", "pythons": [f"{sys.version_info[0]}.{sys.version_info[1]}"],
+        "build_command": ["python -m pip wheel --no-deps --no-build-isolation -w {build_cache_dir} {build_dir}"]}
+PYPROJECT = """[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "tiny"
+version = "0.1"
+
+[tool.setuptools]
+py-modules = ["tiny"]
+"""
 
 BENCH = '''\
 import tiny
@@ -57,14 +70,15 @@ def _commit(repo: Path, delay: float, message: str) -> str:
     return _git(repo, "rev-parse", "HEAD")
 
 
-def _nightly(repo: Path, home: Path) -> subprocess.CompletedProcess:
+def _nightly(repo: Path, home: Path, mode: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, HOME=str(home), NIGHTLY_REPO=str(repo), NIGHTLY_PYTHON=sys.executable,
                NIGHTLY_MACHINE="tiny-box", NIGHTLY_CPUS="0", PYTHONPATH="")
-    return subprocess.run(["bash", str(NIGHTLY), "--env", "existing"], env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(["bash", str(NIGHTLY), "--env", mode], env=env, capture_output=True, text=True,
+                          timeout=900)
 
 
-def test_nightly_reports_only_the_slow_commit(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["existing", pytest.param("asv", marks=pytest.mark.slow)])
+def test_nightly_reports_only_the_slow_commit(tmp_path, monkeypatch, mode):
     repo, home = tmp_path / "tiny", tmp_path / "home"
     (repo / "benchmarks").mkdir(parents=True)
     home.mkdir()
@@ -75,18 +89,19 @@ def test_nightly_reports_only_the_slow_commit(tmp_path, monkeypatch):
     (repo / "asv.conf.json").write_text(json.dumps(CONF))
     (repo / "benchmarks" / "__init__.py").write_text("")
     (repo / "benchmarks" / "bench_tiny.py").write_text(BENCH)
+    (repo / "pyproject.toml").write_text(PYPROJECT)
     (repo / ".gitignore").write_text(".asv/\n")
     first = _commit(repo, 0.02, "baseline")
 
-    night1 = _nightly(repo, home)
-    assert night1.returncode == 0, night1.stderr[-3000:]
+    night1 = _nightly(repo, home, mode)
+    assert night1.returncode == 0, night1.stderr[-3000:] + night1.stdout[-3000:]
     state = repo / ".asv" / "nightly"
     assert (state / "last-nightly").read_text().strip() == first
     assert "first nightly" in (state / "regressions.md").read_text()
 
     second = _commit(repo, 0.021, "5% slower: noise")
     third = _commit(repo, 0.04, "2x slower")
-    night2 = _nightly(repo, home)
+    night2 = _nightly(repo, home, mode)
     report = (state / "regressions.md").read_text()
     assert night2.returncode == 1, night2.stderr[-3000:] + report
     rows = [line for line in report.splitlines() if line.startswith("| `")]
