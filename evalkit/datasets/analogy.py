@@ -130,11 +130,6 @@ def read_questions(path: Path) -> QuestionSet:
     return reader(path)
 
 
-def is_syntactic(section: str) -> bool:
-    """The word2vec convention for the Google set: ``gram*`` sections are syntactic, the rest semantic."""
-    return section.startswith("gram")
-
-
 @DATASETS.register("analogy")
 class AnalogyQuestions(DatasetLoader):
     """Analogy questions; ``root`` is a questions file, a vecto CSV or a BATS folder (default: gensim's copy).
@@ -160,6 +155,9 @@ class AnalogyQuestions(DatasetLoader):
     def item(self, index: int, transform: Callable | None) -> tuple[Any, Any]:
         q = self.questions[index]
         return q.words, (q.section_index, q.section, q.words[3])
+
+    def dataset_meta(self) -> dict[str, Any]:
+        return {"section_names": list(self.section_names)}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "sections": len(self.section_names), "invalid_lines": len(self.invalid_lines)}

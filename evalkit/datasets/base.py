@@ -3,25 +3,12 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 from evalkit.errors import MissingResourceError
-
-
-@dataclass
-class Batch:
-    """What flows from a loader to a model adapter and a metric."""
-
-    ids: list[str]
-    inputs: Any
-    targets: Any
-    #: ids of samples the loader skipped (corrupt files with ``skip_corrupt``)
-    skipped: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.ids)
+from evalkit.types import Batch
 
 
 class _Skipped:
@@ -85,6 +72,10 @@ class DatasetLoader(ABC):
         for sample_id in self.sample_ids():
             digest.update(sample_id.encode("utf-8", "surrogateescape") + b"\n")
         return digest.hexdigest()
+
+    def dataset_meta(self) -> dict[str, Any]:
+        """What metrics need to know of the whole data set (mmengine's ``dataset_meta``): ground truth, sections."""
+        return {}
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -224,6 +224,9 @@ class CocoInstances(DatasetLoader):
         images, sizes = zip(*inputs)
         return ImagesWithSizes(list(images), list(sizes)), list(targets)
 
+    def dataset_meta(self) -> dict[str, Any]:
+        return {"coco_gt": self.coco_gt}
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "annotation_file": str(self.annotation_file.resolve()),
                 "num_annotations": len(self.coco_gt["annotations"]),

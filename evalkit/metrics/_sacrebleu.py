@@ -19,10 +19,13 @@ import numpy as np
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.metrics.resampling import resample_indices
+from evalkit.metrics.state import Column
 
 
 #: reference segments whose extracted n-grams stay cached, per (metric class, options)
 REFERENCE_CACHE_SIZE = 50_000
+#: sacrebleu options that change a score but are not in sacrebleu's own signature
+UNSIGNED_OPTIONS = ("max_ngram_order", "smooth_value")
 _SHARED: dict[str, tuple[Any, OrderedDict]] = {}
 
 
@@ -72,21 +75,29 @@ def sample_references(targets: Sequence[Any], ids: Sequence[Any]) -> list[list[s
 class SacrebleuMetric(Metric):
     """A corpus-level sacrebleu metric with per-segment statistics as its state.
 
-    Options are the sacrebleu class's own (``tokenize``, ``lowercase``, ``char_order``...).
+    Options are the sacrebleu class's own (``tokenize``, ``lowercase``, ``char_order``...); the
+    signature states them as sacrebleu's own signature does.
     """
 
     #: name of the class in ``sacrebleu.metrics``
     sacrebleu_class: ClassVar[str]
     #: whether the statistics are integer counts (BLEU, chrF) or floats (TER)
     integer_stats: ClassVar[bool] = True
+    state = {"stats": Column("int64"), "nrefs": Column("int64")}
+    reference = "sacrebleu"
 
     def __init__(self, **options: Any):
         self._reference: Any = None
         self._ref_cache: OrderedDict = OrderedDict()
         super().__init__(**options)
-        self.reference()  # unknown options fail here, before any data
+        self.reference_metric()  # unknown options fail here, before any data
 
-    def reference(self) -> Any:
+    @classmethod
+    def check_options(cls, options: Any) -> dict[str, Any]:
+        """sacrebleu validates its own options (in :meth:`reference_metric`)."""
+        return dict(options)
+
+    def reference_metric(self) -> Any:
         """The sacrebleu metric object (shared by metrics with the same options)."""
         if self._reference is None:
             try:
@@ -95,9 +106,32 @@ class SacrebleuMetric(Metric):
                 raise InputError(f"bad {self.name} option: {err}", field=self.name) from None
         return self._reference
 
+    def signature_options(self) -> dict[str, Any]:
+        """sacrebleu's signature fields (tokenizer, case, smoothing...) without its data-dependent ``nrefs``,
+        plus the options its signature leaves out."""
+        reference = self.reference_metric()
+        saved = getattr(reference, "num_refs", None)
+        reference.num_refs = 1
+        try:
+            info = dict(reference.get_signature().info)
+        finally:
+            reference.num_refs = saved
+        out = {k: v for k, v in info.items() if k not in ("nrefs", "version") and v is not None}
+        out.update({k: self.options[k] for k in UNSIGNED_OPTIONS if k in self.options})
+        return dict(sorted(out.items()))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "sacrebleu_options": dict(self.options)}
+
+    @classmethod
+    def from_state_dict(cls, state: Any, **neutral: Any) -> "Metric":
+        metric = cls(**(state.get("sacrebleu_options") or {}), **neutral)
+        metric.load_state_dict(state)
+        return metric
+
     def segment_stats(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list[list]:
         """sacrebleu's per-segment statistics of each hypothesis against its own references."""
-        reference, cache = self.reference(), self._ref_cache
+        reference, cache = self.reference_metric(), self._ref_cache
         preprocess = reference._preprocess_segment
         rows = []
         for hyp, sample_refs in zip(hyps, refs):
@@ -113,21 +147,18 @@ class SacrebleuMetric(Metric):
 
     def _reference_info(self, refs: list[str]) -> Any:
         """What sacrebleu keeps of one segment's preprocessed references (its own format, shared cache)."""
-        return self.reference()._extract_reference_info(refs)
+        return self.reference_metric()._extract_reference_info(refs)
 
     def _segment_row(self, hyp: str, info: Any) -> list:
         """sacrebleu's statistics of one preprocessed hypothesis."""
-        return self.reference()._compute_segment_statistics(hyp, info)
+        return self.reference_metric()._compute_segment_statistics(hyp, info)
 
-    def reset(self) -> None:
-        self._ids: list[Any] = []
-        self._rows: list[np.ndarray] = []
-        self._nrefs: list[int] = []
-        self._resampled: dict[tuple[int, int, int], np.ndarray] = {}
+    def reset_caches(self) -> None:
+        self._resampled: dict[tuple[int, int, int, int], np.ndarray] = {}
 
     def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
         hyps = list(predictions)
-        ids = list(ids) if ids is not None else list(range(self.num_samples(), self.num_samples() + len(hyps)))
+        ids = list(ids) if ids is not None else self.default_ids(len(hyps))
         if not (len(hyps) == len(targets) == len(ids)):
             raise InputError(f"{len(hyps)} hypotheses, {len(targets)} reference sets and {len(ids)} ids in one batch")
         for sample_id, hyp in zip(ids, hyps):
@@ -138,32 +169,13 @@ class SacrebleuMetric(Metric):
         if not hyps:
             return
         stats = self.segment_stats(hyps, refs)
-        self._add(ids, np.asarray(stats, dtype=np.int64 if self.integer_stats else np.float64), [len(r) for r in refs])
-
-    def _add(self, ids: Sequence[Any], stats: np.ndarray, nrefs: Sequence[int]) -> None:
-        self._ids.extend(ids)
-        self._rows.append(stats)
-        self._nrefs.extend(int(n) for n in nrefs)
-        self._resampled.clear()
+        self.add(ids, stats=np.asarray(stats, dtype=np.int64 if self.integer_stats else np.float64),
+                 nrefs=[len(r) for r in refs])
 
     def stats(self) -> np.ndarray:
         """The per-segment statistics, one row per sample in state order."""
-        if len(self._rows) > 1:  # compact once, so repeated aggregates stay cheap
-            self._rows = [np.concatenate(self._rows)]
-        return self._rows[0] if self._rows else np.empty((0, 0))
-
-    def merge(self, other: Metric) -> None:
-        if type(other) is not type(self) or other.options != self.options:
-            raise TypeError(f"cannot merge {type(other).__name__}{other.options} into {type(self).__name__}{self.options}")
-        assert isinstance(other, SacrebleuMetric)
-        if other.num_samples():
-            self._add(other._ids, other.stats(), other._nrefs)
-
-    def num_samples(self) -> int:
-        return len(self._ids)
-
-    def sample_ids(self) -> list[Any]:
-        return list(self._ids)
+        stats = self.column("stats")
+        return stats if stats.ndim == 2 else stats.reshape(0, 0)
 
     def _summed(self, indices: np.ndarray | None) -> list:
         """Column sums, exact and independent of sample order (so merges in any order agree).
@@ -178,28 +190,31 @@ class SacrebleuMetric(Metric):
             return stats.sum(axis=0).tolist()
         return [math.fsum(column) for column in stats.T.tolist()]
 
-    def score(self, indices: np.ndarray | None = None) -> Any:
+    def corpus_score(self, indices: np.ndarray | None = None) -> Any:
         """sacrebleu's Score object for the samples ``indices`` (all when None)."""
-        return self.reference()._compute_score_from_stats(self._summed(indices))
+        return self.reference_metric()._compute_score_from_stats(self._summed(indices))
+
+    def score(self) -> dict[str, float]:
+        return self.aggregate(None)
 
     def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
         n = self.num_samples() if indices is None else len(indices)
-        return {self.main_key: float(self.score(indices).score) if n else float("nan")}
+        return {self.main_key: float(self.corpus_score(indices).score) if n else float("nan")}
 
-    def signature(self) -> str:
-        """sacrebleu's signature; ``nrefs:var`` when samples have different reference counts."""
-        reference = self.reference()
-        counts = set(self._nrefs)
+    def sacrebleu_signature(self) -> str:
+        """sacrebleu's own signature; ``nrefs:var`` when samples have different reference counts."""
+        reference = self.reference_metric()
+        counts = set(self.column("nrefs").tolist())
         reference.num_refs = counts.pop() if len(counts) == 1 else (-1 if counts else 1)
         return str(reference.get_signature())
 
     def extras(self) -> dict[str, Any]:
-        return {"signature": self.signature()}
+        return {"signature": self.sacrebleu_signature()}
 
     def per_sample(self) -> dict[str, Any]:
         stats = self.stats()
-        return {"sample_id": [str(i) for i in self._ids], f"{self.name}_stats": [row.tolist() for row in stats],
-                "num_refs": list(self._nrefs)}
+        return {"sample_id": self.sample_ids(), f"{self.name}_stats": [row.tolist() for row in stats],
+                "num_refs": self.column("nrefs").tolist()}
 
     def resampled_scores(self, n_resamples: int, seed: int) -> np.ndarray:
         """Scores of sacrebleu's bootstrap resamples, bit for bit as ``--paired-bs`` computes them.
@@ -207,15 +222,15 @@ class SacrebleuMetric(Metric):
         sacrebleu sums float32 statistics; integer statistics sum exactly either way, so they
         are summed at once by a counts-matrix product and cast to float32 before scoring.
         """
-        key = (self.num_samples(), n_resamples, seed)
+        key = (self._state.version, self.num_samples(), n_resamples, seed)
         if key not in self._resampled:
-            reference, n = self.reference(), self.num_samples()
+            reference, n = self.reference_metric(), self.num_samples()
             if self.integer_stats:
                 sums = (_resample_counts(n, n_resamples, seed) @ self.stats().astype(np.float64)).astype(np.float32)
             else:
                 stats32 = self.stats().astype(np.float32)
                 sums = np.stack([stats32[idx].sum(0) for idx in resample_indices(n, n_resamples, seed)])
-            self._resampled[key] = np.array([reference._compute_score_from_stats(row).score for row in sums])
+            self._resampled = {key: np.array([reference._compute_score_from_stats(row).score for row in sums])}
         return self._resampled[key]
 
     def paired_test(self, other: Metric, key: str | None = None, n_resamples: int = 1000,
@@ -226,7 +241,7 @@ class SacrebleuMetric(Metric):
         system-minus-baseline differences; ``system_mean``/``system_ci`` are sacrebleu's
         "mean ± half-width" numbers. ``ci`` is the 2.5/97.5 percentile interval of d_i.
         """
-        if type(other) is not type(self) or other.options != self.options:
+        if type(other) is not type(self) or other.signature() != self.signature():
             raise TypeError("a paired test needs the same metric with the same options on both systems")
         if self.sample_ids() != other.sample_ids():
             raise ValueError("a paired test needs both systems scored on the same samples in the same order")
@@ -245,19 +260,6 @@ class SacrebleuMetric(Metric):
             "p_value": p_value, "baseline_mean": base_mean, "baseline_ci": base_ci,
             "system_mean": sys_mean, "system_ci": sys_ci, "n_resamples": n_resamples, "seed": seed,
         }
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"options": dict(self.options), "ids": list(self._ids), "stats": self.stats().tolist(),
-                "nrefs": list(self._nrefs)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("options", {}) != self.options:
-            raise InputError(f"state was written with options {state.get('options')}, not {self.options}",
-                             field="options")
-        self.reset()
-        if state["ids"]:
-            dtype = np.int64 if self.integer_stats else np.float64
-            self._add(state["ids"], np.asarray(state["stats"], dtype=dtype), state["nrefs"])
 
 
 def corpus_scores(metric: SacrebleuMetric, hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:

@@ -11,14 +11,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evalkit.datasets.analogy import is_syntactic
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
+from evalkit.metrics.state import Column, Shared
 from evalkit.registry import METRICS
-from evalkit.vectors.engine import AnalogyAnswer
-
-_COLUMNS = ("ids", "section_index", "section", "expected", "answer", "skipped", "correct")
-
+from evalkit.types import AnalogyAnswer, is_syntactic
 
 def _ratio(correct: int, total: int) -> float:
     """gensim's section score: 0.0 when nothing was answered."""
@@ -29,57 +26,55 @@ def _ratio(correct: int, total: int) -> float:
 class AnalogyAccuracy(Metric):
     """Accuracy over answered questions, with the Google set's semantic / syntactic split.
 
-    State: per question its section, expected word, chosen word, skipped and correct flags.
+    State: per question its section, expected word, chosen word, skipped and correct flags; the
+    questions file's section list (dataset metadata ``section_names``) so empty sections are listed.
     """
 
     name = "analogy"
+    state = {"section_index": Column("int64"), "section": Column(), "expected": Column(), "answer": Column(),
+             "skipped": Column("bool"), "correct": Column("bool"), "section_names": Shared()}
+    keys = ("accuracy", "correct", "total", "skipped", "semantic_accuracy", "syntactic_accuracy")
     main_key = "accuracy"
+    reference = "gensim"
+
+    def bind(self, dataset_meta: Any) -> None:
+        """Remember every section of the questions file, so that empty ones are listed as gensim lists them."""
+        super().bind(dataset_meta)
+        self._state.set_shared("section_names", list(self.dataset_meta.get("section_names") or []) or None)
 
     def reset(self) -> None:
-        self._state: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
-        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._section_names: list[str] = getattr(self, "_section_names", [])
+        names = getattr(self, "_state", None) and self._state.shared["section_names"]
+        super().reset()
+        self._state.set_shared("section_names", names or None)
 
-    def bind(self, dataset: Any) -> None:
-        """Remember every section of the questions file, so that empty ones are listed as gensim lists them."""
-        self._section_names = list(getattr(dataset, "section_names", []))
+    def reset_caches(self) -> None:
+        self._arrays_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def update(self, predictions: Sequence[AnalogyAnswer], targets: Sequence[Any],
                ids: Sequence[Any] | None = None) -> None:
         if len(predictions) != len(targets):
             raise InputError(f"{len(predictions)} answers for {len(targets)} questions")
-        ids = list(ids) if ids is not None else list(range(self.num_samples(), self.num_samples() + len(targets)))
+        ids = list(ids) if ids is not None else self.default_ids(len(targets))
+        rows = []
         for sample_id, answer, target in zip(ids, predictions, targets):
             section_index, section, expected = target
             if not isinstance(answer, AnalogyAnswer):
                 raise InputError(f"expected an AnalogyAnswer, got {type(answer).__name__}", record=sample_id)
-            row = (sample_id, int(section_index), str(section), str(expected), answer.word, bool(answer.skipped),
-                   answer.is_correct(expected))
-            for column, value in zip(_COLUMNS, row):
-                self._state[column].append(value)
-        self._cache = None
-
-    def merge(self, other: Metric) -> None:
-        if not isinstance(other, AnalogyAccuracy):
-            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        for column in _COLUMNS:
-            self._state[column].extend(other._state[column])
-        self._section_names = self._section_names or list(other._section_names)
-        self._cache = None
-
-    def num_samples(self) -> int:
-        return len(self._state["ids"])
-
-    def sample_ids(self) -> list[Any]:
-        return list(self._state["ids"])
+            rows.append((int(section_index), str(section), str(expected), answer.word, bool(answer.skipped),
+                         answer.is_correct(expected)))
+        columns = list(zip(*rows)) if rows else [()] * 6
+        self.add(ids, **dict(zip(("section_index", "section", "expected", "answer", "skipped", "correct"), columns)))
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(correct, answered, syntactic) per question, built once per state (bootstraps call this often)."""
-        if self._cache is None:
-            self._cache = (np.array(self._state["correct"], dtype=bool),
-                           ~np.array(self._state["skipped"], dtype=bool),
-                           np.array([is_syntactic(s) for s in self._state["section"]], dtype=bool))
-        return self._cache
+        if self._arrays_cache is None or self._arrays_cache[0] != self._state.version:
+            self._arrays_cache = (self._state.version, (
+                self.column("correct"), ~self.column("skipped"),
+                np.array([is_syntactic(s) for s in self.column("section")], dtype=bool)))
+        return self._arrays_cache[1]
+
+    def score(self) -> dict[str, float]:
+        return self.aggregate(None)
 
     def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
         correct, answered, syntactic = self._arrays()
@@ -97,8 +92,10 @@ class AnalogyAccuracy(Metric):
     def extras(self) -> dict[str, Any]:
         """Per-section counts in file order (gensim's ``sections`` list, without the total)."""
         correct, answered, _ = self._arrays()
-        by_section: dict[tuple[int, str], list[int]] = {(i, s): [0, 0] for i, s in enumerate(self._section_names)}
-        for index, section, ok, seen in zip(self._state["section_index"], self._state["section"], correct, answered):
+        names = self._state.shared["section_names"] or []
+        by_section: dict[tuple[int, str], list[int]] = {(i, s): [0, 0] for i, s in enumerate(names)}
+        for index, section, ok, seen in zip(self.column("section_index").tolist(), self.column("section"), correct,
+                                            answered):
             counts = by_section.setdefault((index, section), [0, 0])
             counts[0] += int(ok)
             counts[1] += int(seen)
@@ -108,20 +105,8 @@ class AnalogyAccuracy(Metric):
         ]}
 
     def per_sample(self) -> dict[str, Any]:
-        return {"sample_id": [str(i) for i in self._state["ids"]], "section": list(self._state["section"]),
-                "expected": list(self._state["expected"]), "answer": list(self._state["answer"]),
-                "skipped": list(self._state["skipped"]), "correct": list(self._state["correct"])}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**{c: list(v) for c, v in self._state.items()}, "section_names": list(self._section_names)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        missing = [c for c in _COLUMNS if c not in state]
-        if missing:
-            raise InputError(f"analogy state lacks {', '.join(missing)}", field=missing[0])
-        self._state = {c: list(state[c]) for c in _COLUMNS}
-        self._section_names = list(state.get("section_names", []))
-        self._cache = None
+        return {"sample_id": self.sample_ids(), **{c: list(self.column(c)) for c in
+                                                   ("section", "expected", "answer", "skipped", "correct")}}
 
 
 def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | None = 300000,
@@ -140,7 +125,7 @@ def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | 
                            search=search)
     dataset = AnalogyQuestions(questions)
     metric = AnalogyAccuracy()
-    metric.bind(dataset)
+    metric.bind(dataset.dataset_meta())
     metric.update(solver.answer([q.words for q in dataset.questions]),
                   [(q.section_index, q.section, q.words[3]) for q in dataset.questions], dataset.sample_ids())
     return metric.compute()

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any, Sequence
 
 from evalkit.metrics._sacrebleu import SacrebleuMetric, corpus_scores
+from evalkit.metrics.state import Column
 from evalkit.registry import METRICS
 
 
@@ -28,12 +29,13 @@ class BLEUMetric(SacrebleuMetric):
     """``BLEU`` (0–100) as ``sacrebleu.corpus_bleu``; details carry the signature and the breakdown."""
 
     name = "bleu"
+    keys = ("BLEU",)
     main_key = "BLEU"
     sacrebleu_class = "BLEU"
 
     def _reference_info(self, refs: list[str]) -> dict[str, Any]:
         """sacrebleu's ``_extract_reference_info``, same dict: n-gram counts maxed over references, lengths."""
-        order = self.reference().max_ngram_order
+        order = self.reference_metric().max_ngram_order
         ngrams, ref_lens = None, []
         for ref in refs:
             counts, length = word_ngrams(ref, order)
@@ -51,7 +53,7 @@ class BLEUMetric(SacrebleuMetric):
         A sentence of L tokens has L − n + 1 n-grams of order n, so only the matches need the counters,
         and only n-grams in both (a set intersection in C) can match.
         """
-        reference = self.reference()
+        reference = self.reference_metric()
         order = reference.max_ngram_order
         hyp_ngrams, hyp_len = word_ngrams(hyp, order)
         ref_ngrams = info["ref_ngrams"]
@@ -64,7 +66,7 @@ class BLEUMetric(SacrebleuMetric):
     def extras(self) -> dict[str, Any]:
         if not self.num_samples():
             return super().extras()
-        score = self.score()
+        score = self.corpus_score()
         breakdown = {"precisions": [float(p) for p in score.precisions], "bp": float(score.bp),
                      "ratio": float(score.ratio), "hyp_len": int(score.sys_len), "ref_len": int(score.ref_len)}
         return {**super().extras(), "breakdown": breakdown}
@@ -75,6 +77,7 @@ class CHRFMetric(SacrebleuMetric):
     """``chrF`` (0–100) as ``sacrebleu.corpus_chrf``; ``word_order: 2`` gives chrF++."""
 
     name = "chrf"
+    keys = ("chrF",)
     main_key = "chrF"
     sacrebleu_class = "CHRF"
 
@@ -84,10 +87,12 @@ class TERMetric(SacrebleuMetric):
     """``TER`` (0–100, lower is better) as ``sacrebleu.corpus_ter``."""
 
     name = "ter"
+    keys = ("TER",)
     main_key = "TER"
     higher_is_better = False
     sacrebleu_class = "TER"
     integer_stats = False
+    state = {"stats": Column("float64"), "nrefs": Column("int64")}
 
 
 def bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]], **options: Any) -> dict[str, Any]:

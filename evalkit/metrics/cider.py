@@ -26,6 +26,7 @@ from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.metrics.caption_ngrams import ORDERS, NgramTables, build_tables
 from evalkit.metrics.ptb_tokenizer import tokenize
+from evalkit.metrics.state import Column
 from evalkit.registry import METRICS
 
 TOKENIZERS = ("python", "java", "none")
@@ -49,80 +50,73 @@ class CiderD(Metric):
 
     Options: ``tokenizer`` — ``python`` (default, no Java), ``java`` (CoreNLP, as
     pycocoevalcap) or ``none`` (captions are already tokenised); ``sigma`` (6.0).
+    State: each image's candidate and references as given. Tokens are derived (and cached): the
+    Java tokenizer then runs once for all images, not once per batch.
     """
 
     name = "cider"
+    state = {"candidate": Column(), "references": Column()}
+    keys = ("CIDEr", *BLEU_KEYS)
     main_key = "CIDEr"
+    defaults = {"tokenizer": "python", "sigma": 6.0}
+    reference = "pycocoevalcap"
 
-    def __init__(self, tokenizer: str = "python", sigma: float = 6.0, **options: Any):
-        if tokenizer not in TOKENIZERS:
-            raise InputError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {tokenizer!r}", field="tokenizer")
-        self.tokenizer, self.sigma = tokenizer, float(sigma)
-        super().__init__(tokenizer=tokenizer, sigma=sigma, **options)
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        if self.options["tokenizer"] not in TOKENIZERS:
+            raise InputError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.options['tokenizer']!r}",
+                             field="tokenizer")
+        self.options["sigma"] = float(self.options["sigma"])
+        self.tokenizer, self.sigma = self.options["tokenizer"], self.options["sigma"]
 
-    def reset(self) -> None:
-        self._ids: list[str] = []
-        self._cands: list[str] = []
-        self._refs: list[list[str]] = []
-        self._tok_cands: list[str] = []
-        self._tok_refs: list[list[str]] = []
-        self._engine: _Engine | None = None
+    def reset_caches(self) -> None:
+        self._tokens: tuple[list[str], list[list[str]]] = ([], [])
+        self._engine: tuple[int, _Engine] | None = None
 
     def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
         predictions, targets = list(predictions), list(targets)
         if len(predictions) != len(targets):
             raise InputError(f"{len(predictions)} captions but {len(targets)} reference lists")
-        if ids is None:
-            ids = [str(i) for i in range(len(self._ids), len(self._ids) + len(predictions))]
+        ids = [str(i) for i in ids] if ids is not None else self.default_ids(len(predictions))
+        cands, all_refs = [], []
         for sample_id, prediction, refs in zip(ids, predictions, targets):
             if isinstance(refs, str) or not refs:
                 raise InputError("every image needs a non-empty list of reference captions", record=sample_id,
                                  field="references")
-            self._ids.append(str(sample_id))
-            self._cands.append(caption_text(prediction, sample_id))
-            self._refs.append([caption_text(r, sample_id) for r in refs])
-        self._engine = None
+            cands.append(caption_text(prediction, sample_id))
+            all_refs.append([caption_text(r, sample_id) for r in refs])
+        self.add(ids, candidate=cands, references=all_refs)
 
-    def merge(self, other: Metric) -> None:
-        if not isinstance(other, CiderD) or (other.tokenizer, other.sigma) != (self.tokenizer, self.sigma):
-            raise TypeError("can only merge a CiderD state with the same tokenizer and sigma")
-        other._tokenize_pending()
-        self._tokenize_pending()
-        self._ids += other._ids
-        self._cands += other._cands
-        self._refs += [list(r) for r in other._refs]
-        self._tok_cands += other._tok_cands
-        self._tok_refs += [list(r) for r in other._tok_refs]
-        self._engine = None
-
-    def num_samples(self) -> int:
-        return len(self._ids)
-
-    def sample_ids(self) -> list[str]:
-        return list(self._ids)
-
-    def _tokenize_pending(self) -> None:
-        """Tokenise the images added since the last call (one Java launch for all of them)."""
-        done = len(self._tok_cands)
-        if done == len(self._cands):
-            return
-        cands, refs = self._cands[done:], self._refs[done:]
-        flat = cands + [r for rs in refs for r in rs]
-        tokens = flat if self.tokenizer == "none" else tokenize(flat, self.tokenizer)
-        self._tok_cands += tokens[: len(cands)]
-        at = len(cands)
-        for rs in refs:
-            self._tok_refs.append(tokens[at : at + len(rs)])
-            at += len(rs)
+    def tokenized(self) -> tuple[list[str], list[list[str]]]:
+        """Tokenised candidates and references in state order; new images are tokenised in one call."""
+        tok_cands, tok_refs = self._tokens
+        cands, refs = self.column("candidate"), self.column("references")
+        done = len(tok_cands)  # the state only grows between resets, so the cached tokens are a prefix
+        if done < len(cands):
+            new_cands, new_refs = cands[done:], refs[done:]
+            flat = list(new_cands) + [r for rs in new_refs for r in rs]
+            tokens = flat if self.tokenizer == "none" else tokenize(flat, self.tokenizer)
+            tok_cands = tok_cands[:done] + tokens[: len(new_cands)]
+            at = len(new_cands)
+            tok_refs = tok_refs[:done]
+            for rs in new_refs:
+                tok_refs.append(tokens[at : at + len(rs)])
+                at += len(rs)
+            self._tokens = (tok_cands, tok_refs)
+        return self._tokens
 
     def engine(self) -> "_Engine":
-        if self._engine is None:
-            self._tokenize_pending()
-            self._engine = _Engine(self._ids, self._tok_cands, self._tok_refs, self.sigma)
-        return self._engine
+        version = self._state.version
+        if self._engine is None or self._engine[0] != version:
+            tok_cands, tok_refs = self.tokenized()
+            self._engine = (version, _Engine(self.sample_ids(), tok_cands, tok_refs, self.sigma))
+        return self._engine[1]
+
+    def score(self) -> dict[str, float]:
+        return self.aggregate(None)
 
     def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
-        if not self._ids:
+        if not self.num_samples():
             return {"CIDEr": float("nan"), **{k: float("nan") for k in BLEU_KEYS}}
         return self.engine().aggregate(indices)
 
@@ -132,26 +126,13 @@ class CiderD(Metric):
         return engine.cider_scores(None)[engine.position]
 
     def per_sample(self) -> dict[str, Any]:
-        if not self._ids:
+        if not self.num_samples():
             return {}
-        return {"sample_id": list(self._ids), "caption": list(self._cands), "CIDEr": self.image_scores()}
+        return {"sample_id": self.sample_ids(), "caption": list(self.column("candidate")),
+                "CIDEr": self.image_scores()}
 
     def extras(self) -> dict[str, Any]:
-        return {"tokenizer": self.tokenizer, "num_images": len(self._ids)}
-
-    def state_dict(self) -> dict[str, Any]:
-        self._tokenize_pending()
-        return {"tokenizer": self.tokenizer, "sigma": self.sigma, "ids": list(self._ids), "candidates": self._cands,
-                "references": self._refs, "tokenized_candidates": self._tok_cands,
-                "tokenized_references": self._tok_refs}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.reset()
-        self.tokenizer, self.sigma = state["tokenizer"], float(state["sigma"])
-        self._ids, self._cands = list(state["ids"]), list(state["candidates"])
-        self._refs = [list(r) for r in state["references"]]
-        self._tok_cands = list(state["tokenized_candidates"])
-        self._tok_refs = [list(r) for r in state["tokenized_references"]]
+        return {"tokenizer": self.tokenizer, "num_images": self.num_samples()}
 
 
 class _Engine:

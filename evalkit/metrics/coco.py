@@ -17,37 +17,51 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics._coco import summary as acc
+from evalkit.metrics._coco.summary import STAT_KEYS
 from evalkit.metrics.base import Metric
+from evalkit.metrics.state import Column, Rows, Shared
 from evalkit.registry import METRICS
 
 if TYPE_CHECKING:
     from evalkit.metrics._coco.groundtruth import GroundTruth
 
 ENGINES = ("fast", "reference")
+#: per-detection fields kept in the state (besides the index of the image sample they belong to)
+DETECTION_FIELDS = {"category": "int64", "score": "float64", "rank": "int16", "match": "uint16", "ignore": "uint16"}
 
 
 class CocoAP(Metric):
-    """COCO AP/AR for one ``iou_type``; ground truth from ``gt=`` (path or dict) or ``bind(dataset)``."""
+    """COCO AP/AR for one ``iou_type``; ground truth from ``gt=`` (path or dict) or the dataset's ``coco_gt``.
+
+    Options: ``area`` — ``auto`` (pycocotools' loadRes rule) or ``mask`` (segm object sizes from the
+    masks, as detectron2 and torchvision evaluate); ``engine`` — ``fast`` or ``reference``
+    (pycocotools' matching), which give the same numbers and so stay out of the signature.
+    """
 
     iou_type: ClassVar[str]
+    state = {"image_id": Column("int64"), "npig": Column("int32"), "detections": Rows(DETECTION_FIELDS),
+             "category_ids": Shared(), "category_names": Shared(), "box_mode": Shared()}
+    keys = STAT_KEYS
     main_key = "AP"
+    defaults = {"area": "auto"}
+    neutral_options = {"engine": "fast"}
+    requires_meta = ("coco_gt",)
+    reference = "pycocotools"
 
-    def __init__(self, gt: "str | Path | dict[str, Any] | GroundTruth | None" = None, engine: str = "fast",
-                 area: str = "auto", **options: Any):
-        if area not in ("auto", "mask"):
-            raise InputError(f"area must be 'auto' (pycocotools' loadRes rule) or 'mask', not {area!r}", field="area")
-        #: "mask": drop results' boxes in segm evaluation so object sizes come from the masks, as
-        #: detectron2's and torchvision's reference evaluators do; "auto": loadRes decides from the first result
-        self.area = area
-        if engine == "pycocotools":
-            engine = "reference"
-        if engine not in ENGINES:
-            raise InputError(f"unknown COCO engine {engine!r} (known: {', '.join(ENGINES)})", field="engine")
-        self.engine = engine
+    def __init__(self, gt: "str | Path | dict[str, Any] | GroundTruth | None" = None, **options: Any):
         self.gt: GroundTruth | None = None
         self._gt_coco: Any = None
-        self._set_gt(gt)
+        if options.get("engine") == "pycocotools":
+            options["engine"] = "reference"
         super().__init__(**options)
+        if self.options["area"] not in ("auto", "mask"):
+            raise InputError(f"area must be 'auto' (pycocotools' loadRes rule) or 'mask', not {self.options['area']!r}",
+                             field="area")
+        if self.options["engine"] not in ENGINES:
+            raise InputError(f"unknown COCO engine {self.options['engine']!r} (known: {', '.join(ENGINES)})",
+                             field="engine")
+        self.area, self.engine = self.options["area"], self.options["engine"]
+        self._set_gt(gt)
 
     def _set_gt(self, gt: Any) -> None:
         from evalkit.metrics._coco.groundtruth import GroundTruth
@@ -56,25 +70,23 @@ class CocoAP(Metric):
             return
         self.gt = gt if isinstance(gt, GroundTruth) else GroundTruth(gt)
         self._gt_coco = None
+        self.reset()
 
-    def bind(self, dataset: Any) -> None:
+    def bind(self, dataset_meta: Any) -> None:
         if self.gt is None:
-            source = getattr(dataset, "coco_gt", None) or getattr(dataset, "annotation_file", None)
-            if source is None:
-                raise InputError("the COCO metric needs ground truth: a dataset with 'coco_gt' or gt=<file>")
-            self._set_gt(source)
-            self.reset()
+            super().bind(dataset_meta)
+            self._set_gt(self.dataset_meta["coco_gt"])
 
     def reset(self) -> None:
-        from evalkit.metrics._coco.state import CocoState
+        super().reset()
+        gt = getattr(self, "gt", None)
+        if gt is not None:
+            self._state.set_shared("category_ids", gt.category_ids.tolist())
+            self._state.set_shared("category_names", [gt.category_names[c] for c in gt.category_ids.tolist()])
 
-        if self.gt is not None:
-            gt = self.gt
-            self.state = CocoState(gt.category_ids, [gt.category_names[c] for c in gt.category_ids.tolist()])
-        else:
-            self.state = CocoState(np.zeros(0, np.int64))
-        self.box_mode: bool | None = None
-        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+    def reset_caches(self) -> None:
+        self._tables: tuple[int, Any] | None = None
+        self._arrays: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _require_gt(self) -> GroundTruth:
         if self.gt is None:
@@ -119,9 +131,9 @@ class CocoAP(Metric):
         gt = self._require_gt()
         if self.area == "mask" and self.iou_type == "segm":
             results = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
-        if self.box_mode is None and results:
-            self.box_mode = results_use_box_area(results)
-        dets = parse_results(results, gt, self.iou_type, box_mode=self.box_mode, file=file)
+        if self._state.shared["box_mode"] is None and results:
+            self._state.set_shared("box_mode", results_use_box_area(results))
+        dets = parse_results(results, gt, self.iou_type, box_mode=self._state.shared["box_mode"], file=file)
         if self.engine == "reference":
             from evalkit.metrics._coco.reference import coco_gt, reference_batch
 
@@ -134,31 +146,29 @@ class CocoAP(Metric):
             images = np.array([gt.image_index[i] for i in image_ids], np.int64)
             det_sample = dets.image if owner is None else owner
             batch = evaluate_batch(gt, dets, det_sample, images, self.iou_type)
-        self.state.append(sample_ids, image_ids, batch)
-        self._cache = None
+        detections = {"sample": batch.sample, **{f: getattr(batch, f) for f in DETECTION_FIELDS}}
+        self._state.append(sample_ids, {"image_id": image_ids, "npig": batch.npig}, {"detections": detections})
 
-    def merge(self, other: Metric) -> None:
-        if type(other) is not type(self):
-            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        assert isinstance(other, CocoAP)
-        if self.box_mode is None:
-            self.box_mode = other.box_mode
-        self.state.merge(other.state)
-        self._cache = None
+    def tables(self) -> "CocoTables":
+        """The state as the accumulation reads it (rebuilt when the state changed)."""
+        from evalkit.metrics._coco.state import CocoTables
 
-    def num_samples(self) -> int:
-        return len(self.state)
-
-    def sample_ids(self) -> list[Any]:
-        return list(self.state.sample_ids)
+        if self._tables is None or self._tables[0] != self._state.version:
+            categories = np.asarray(self._state.shared["category_ids"] or [], np.int64)
+            self._tables = (self._state.version, CocoTables(categories, self.column("image_id"), self.column("npig"),
+                                                            self._state.rows("detections")))
+        return self._tables[1]
 
     def arrays(self, indices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """pycocotools' ``eval['precision']`` (T,R,K,A,M) and ``eval['recall']`` (T,K,A,M)."""
         if indices is not None:
-            return self.state.arrays(indices)
-        if self._cache is None:
-            self._cache = self.state.arrays(None)
-        return self._cache
+            return self.tables().arrays(indices)
+        if self._arrays is None or self._arrays[0] != self._state.version:
+            self._arrays = (self._state.version, self.tables().arrays(None))
+        return self._arrays[1]
+
+    def score(self) -> dict[str, float]:
+        return self.aggregate(None)
 
     def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
         return acc.summarize(*self.arrays(indices))
@@ -167,10 +177,9 @@ class CocoAP(Metric):
         precision, recall = self.arrays()
         per_cat = acc.per_category_ap(precision)
         mean_curve = _mean_over_categories(precision[:, :, :, 0, -1])
+        names = self._state.shared["category_names"] or []
         return {
-            "per_category_AP": {
-                name: _none_if_nan(v) for name, v in zip(self.state.category_names, per_cat)
-            },
+            "per_category_AP": {name: _none_if_nan(v) for name, v in zip(names, per_cat)},
             "pr_curve": {
                 "iou_thresholds": acc.IOU_THRESHOLDS.tolist(),
                 "recall_thresholds": acc.RECALL_THRESHOLDS.tolist(),
@@ -180,28 +189,18 @@ class CocoAP(Metric):
         }
 
     def per_sample(self) -> dict[str, Any]:
-        n = len(self.state)
-        sample, match, ignore = self.state.column("sample"), self.state.column("match"), self.state.column("ignore")
+        tables = self.tables()
+        n = len(tables)
+        det = tables.detections
+        sample, match, ignore = det["sample"], det["match"], det["ignore"]
         tp50 = ((match[:, 0] & 1) != 0) & ((ignore[:, 0] & 1) == 0)
         return {
-            "sample_id": list(self.state.sample_ids),
-            "image_id": np.asarray(self.state.image_ids, np.int64),
-            "num_gt": self.state.npig[:, :, 0].sum(axis=1).astype(np.int64) if n else np.zeros(0, np.int64),
+            "sample_id": self.sample_ids(),
+            "image_id": tables.image_ids,
+            "num_gt": tables.npig[:, :, 0].sum(axis=1).astype(np.int64) if n else np.zeros(0, np.int64),
             "num_detections": np.bincount(sample, minlength=n),
             "true_positives_iou50": np.bincount(sample, weights=tp50, minlength=n).astype(np.int64),
         }
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"iou_type": self.iou_type, "box_mode": self.box_mode, "state": self.state.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        from evalkit.metrics._coco.state import CocoState
-
-        if state.get("iou_type") != self.iou_type:
-            raise InputError(f"state is for iou_type {state.get('iou_type')!r}, not {self.iou_type!r}")
-        self.state = CocoState.from_state_dict(state["state"])
-        self.box_mode = state.get("box_mode")
-        self._cache = None
 
 
 def _image_id(target: Any) -> Any:

@@ -7,6 +7,7 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics.base import SampleMeanMetric
+from evalkit.metrics.state import Column
 from evalkit.registry import METRICS
 
 
@@ -28,39 +29,40 @@ class TopKError(SampleMeanMetric):
     """Top-1 and top-5 error (percent). State: each sample's top-5 classes and its label."""
 
     name = "topk"
+    state = {"label": Column("int64"), "top5": Column("int64"), "correct1": Column("bool"),
+             "correct5": Column("bool")}
+    keys = ("top1_error", "top5_error", "top1_accuracy", "top5_accuracy")
     main_key = "top1_error"
     higher_is_better = False
-    mean_columns = {
-        "error1": ("top1_error", 100.0),
-        "error5": ("top5_error", 100.0),
-        "correct1": ("top1_accuracy", 100.0),
-        "correct5": ("top5_accuracy", 100.0),
-    }
+    reference = "timm"
+    mean_columns = {"correct1": ("top1_accuracy", 100.0), "correct5": ("top5_accuracy", 100.0)}
+
+    def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
+        """Accuracies as means of the hit columns, errors as means of the misses (timm's two numbers)."""
+        accuracy = super().aggregate(indices)
+        n = self.num_samples() if indices is None else len(indices)
+        out = {}
+        for k in (1, 5):
+            hits = self.column(f"correct{k}")
+            misses = (~(hits if indices is None else hits[indices])).sum()
+            out[f"top{k}_error"] = float(misses * 100.0 / n) if n else float("nan")
+        return {**out, **accuracy}
 
     def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
         top = topk_predictions(predictions, 5)
         labels = np.asarray(targets.cpu() if hasattr(targets, "cpu") else targets, dtype=np.int64).reshape(-1)
         if len(labels) != len(top):
             raise InputError(f"{len(top)} rows of logits but {len(labels)} labels")
-        ids = list(ids) if ids is not None else list(range(self.num_samples(), self.num_samples() + len(labels)))
         self.add_topk(top, labels, ids)
 
-    def add_topk(self, top: np.ndarray, labels: np.ndarray, ids: Sequence[Any]) -> None:
+    def add_topk(self, top: np.ndarray, labels: np.ndarray, ids: Sequence[Any] | None) -> None:
         """Add samples given their top-k class indices (best first) instead of logits."""
         hits = top == labels[:, None]
         correct1 = hits[:, :1].any(axis=1)
         correct5 = hits[:, :5].any(axis=1)
         padded = np.full((len(top), 5), -1, dtype=np.int64)
         padded[:, : top.shape[1]] = top[:, :5]
-        self._append(
-            ids,
-            label=labels,
-            top5=padded,
-            correct1=correct1,
-            correct5=correct5,
-            error1=~correct1,
-            error5=~correct5,
-        )
+        self.add(ids, label=labels, top5=padded, correct1=correct1, correct5=correct5)
 
     def extras(self) -> dict[str, Any]:
         labels, correct1 = self.column("label"), self.column("correct1")
@@ -79,7 +81,7 @@ class TopKError(SampleMeanMetric):
     def per_sample(self) -> dict[str, Any]:
         top5 = self.column("top5")
         return {
-            "sample_id": [str(i) for i in self._ids],
+            "sample_id": self.sample_ids(),
             "label": self.column("label"),
             "top5": [row.tolist() for row in top5] if len(top5) else [],
             "correct1": self.column("correct1"),

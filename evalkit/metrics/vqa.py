@@ -19,11 +19,10 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
+from evalkit.metrics.state import Column
 from evalkit.metrics.vqa_engine import BadAnswer, answer_table, question_accuracies
 from evalkit.metrics.vqa_io import AnnotationColumns, align_question_ids, check_annotations, parse_results
 from evalkit.registry import METRICS
-
-_COLUMNS = ("accuracy", "question_type", "answer_type", "answer")
 
 
 def exact_mean_percent(values: np.ndarray, indices: np.ndarray | None = None) -> float:
@@ -54,13 +53,11 @@ class VQAAccuracy(Metric):
     """Official VQA accuracy. ``update(answers, annotation records, question ids)``."""
 
     name = "vqa"
+    state = {"accuracy": Column("float64"), "question_type": Column(), "answer_type": Column(), "answer": Column()}
+    keys = ("overall",)
     main_key = "overall"
     higher_is_better = True
-
-    def reset(self) -> None:
-        self._ids: list[str] = []
-        self._cols: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
-        self._acc_cache: np.ndarray | None = None
+    reference = None  # the official vqaEval.py is a script, not a package: its rules are transcribed
 
     def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
         targets = list(targets)
@@ -87,39 +84,21 @@ class VQAAccuracy(Metric):
             raise InputError(str(err), file=file, record=f"question_id {columns.question_ids[err.row]}",
                              field=f"answers[{err.k}].answer") from None
         accuracy = question_accuracies(table, answers)
-        self.add(ids, accuracy, columns.question_types, columns.answer_types, answers)
+        self.add_scored(ids, accuracy, columns.question_types, columns.answer_types, answers)
 
-    def add(self, ids: Sequence[str], accuracy: np.ndarray, question_types: Sequence[str | None],
-            answer_types: Sequence[str | None], answers: Sequence[str]) -> None:
+    def add_scored(self, ids: Sequence[str], accuracy: np.ndarray, question_types: Sequence[str | None],
+                   answer_types: Sequence[str | None], answers: Sequence[str]) -> None:
         """Append questions whose official accuracies (fractions) are already computed."""
         if not len(ids) == len(accuracy) == len(question_types) == len(answer_types) == len(answers):
             raise ValueError("every column needs one value per question")
-        self._ids.extend(ids)
-        self._cols["accuracy"].extend(np.asarray(accuracy, dtype=np.float64).tolist())
-        self._cols["question_type"].extend(question_types)
-        self._cols["answer_type"].extend(answer_types)
-        self._cols["answer"].extend(answers)
-        self._acc_cache = None
+        self.add(ids, accuracy=accuracy, question_type=question_types, answer_type=answer_types, answer=answers)
 
     def accuracies(self) -> np.ndarray:
         """Per-question official accuracy (fraction), in state order."""
-        if self._acc_cache is None:
-            self._acc_cache = np.asarray(self._cols["accuracy"], dtype=np.float64)
-        return self._acc_cache
+        return self.column("accuracy")
 
-    def merge(self, other: Metric) -> None:
-        if not isinstance(other, VQAAccuracy):
-            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        self._ids.extend(other._ids)
-        for column in _COLUMNS:
-            self._cols[column].extend(other._cols[column])
-        self._acc_cache = None
-
-    def num_samples(self) -> int:
-        return len(self._ids)
-
-    def sample_ids(self) -> list[Any]:
-        return list(self._ids)
+    def score(self) -> dict[str, float]:
+        return {"overall": exact_mean_percent(self.accuracies())}
 
     def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
         return {"overall": exact_mean_percent(self.accuracies(), indices)}
@@ -127,7 +106,7 @@ class VQAAccuracy(Metric):
     def _per(self, column: str) -> dict[str, float]:
         acc = self.accuracies()
         groups: dict[str, list[int]] = {}
-        for i, key in enumerate(self._cols[column]):
+        for i, key in enumerate(self.column(column)):
             if key is not None:
                 groups.setdefault(key, []).append(i)
         return {key: exact_mean_percent(acc[np.asarray(rows)]) for key, rows in sorted(groups.items())}
@@ -143,32 +122,18 @@ class VQAAccuracy(Metric):
         def rounded(values: list[float]) -> float:
             return round(100 * float(sum(values)) / len(values), n)
 
-        acc = self._cols["accuracy"]
+        acc = self.accuracies().tolist()
         out: dict[str, Any] = {"overall": rounded(acc) if acc else float("nan")}
         for key, column in (("perQuestionType", "question_type"), ("perAnswerType", "answer_type")):
             groups: dict[str, list[float]] = {}
-            for value, group in zip(acc, self._cols[column]):
+            for value, group in zip(acc, self.column(column)):
                 if group is not None:
                     groups.setdefault(group, []).append(value)
             out[key] = {group: rounded(values) for group, values in groups.items()}
         return out
 
     def per_sample(self) -> dict[str, Any]:
-        return {"sample_id": list(self._ids), **{c: list(self._cols[c]) for c in _COLUMNS}}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"ids": list(self._ids), "columns": {c: list(self._cols[c]) for c in _COLUMNS}}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.reset()
-        self._ids = [str(i) for i in state["ids"]]
-        for column in _COLUMNS:
-            values = list(state["columns"][column])
-            if len(values) != len(self._ids):
-                raise InputError(f"state column {column!r} has {len(values)} values for {len(self._ids)} samples",
-                                 field=column)
-            self._cols[column] = values
-        self._cols["accuracy"] = [float(v) for v in self._cols["accuracy"]]
+        return {"sample_id": self.sample_ids(), **{c: list(self.column(c)) for c in self.state}}
 
 
 def vqa_metric(annotations: Sequence[dict[str, Any]], results: Any, subset: bool = False) -> VQAAccuracy:

@@ -42,7 +42,7 @@ class AnalogyScorer(Scorer):
         dataset = AnalogyQuestions(args.questions)
         solver = AnalogySolver(vectors, args.restrict_vocab or None, not args.case_sensitive, args.method, args.device)
         metric = AnalogyAccuracy()
-        metric.bind(dataset)
+        metric.bind(dataset.dataset_meta())
         questions = dataset.questions
         metric.update(solver.answer([q.words for q in questions]),
                       [(q.section_index, q.section, q.words[3]) for q in questions], dataset.sample_ids())

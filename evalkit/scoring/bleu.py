@@ -78,7 +78,7 @@ class BLEUScorer(Scorer):
         for metric in metrics:
             key = metric.main_key
             row[key] = metric.aggregate()[key]
-            signatures[metric.name] = metric.signature()
+            signatures[metric.name] = metric.sacrebleu_signature()
             if args.ci:
                 row[f"{key}_ci"] = metric.compute(ci=True, n_resamples=args.n_resamples, seed=args.seed)["ci"].get(key)
         paired: dict[str, Any] = {}

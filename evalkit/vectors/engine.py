@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from evalkit.errors import InputError
+from evalkit.types import AnalogyAnswer
 from evalkit.vectors import exact, factored
 from evalkit.vectors.readers import WordVectors
 
@@ -25,25 +26,6 @@ SEARCHES = ("auto", "gemm", "factored")
 _U = 2.0 ** -24  # float32 unit roundoff
 #: candidates taken from the GEMM per question
 _TOPK = 10
-
-
-@dataclass(frozen=True)
-class AnalogyAnswer:
-    """What the search answered to one question, in the form the ``analogy`` metric counts."""
-
-    #: the chosen vocabulary word (None: the question was skipped, or nothing was left to choose)
-    word: str | None
-    #: a question word or the expected answer is outside the restricted vocabulary (gensim skips it)
-    skipped: bool
-    #: compare upper-cased, as gensim's default ``case_insensitive=True`` does
-    case_insensitive: bool = True
-
-    def is_correct(self, expected: str) -> bool:
-        if self.skipped or self.word is None:
-            return False
-        if self.case_insensitive:
-            return self.word.upper() == expected.upper()
-        return self.word == expected
 
 
 @dataclass

@@ -55,10 +55,10 @@ def test_abstract50s_published_scores_python_tokenizer(member):
         assert out[f"BLEU-{k + 1}"] == pytest.approx(expected["Bleu_1..4"][k], rel=1e-12)
     # and pycocoevalcap itself on the same tokens, per image
     keys = list(refs)
-    toks = metric.state_dict()
+    tok_cands, tok_refs = metric.tokenized()
     cider, per_image, bleu = reference_scores(
-        {k: toks["tokenized_references"][i] for i, k in enumerate(keys)},
-        {k: toks["tokenized_candidates"][i] for i, k in enumerate(keys)},
+        {k: tok_refs[i] for i, k in enumerate(keys)},
+        {k: tok_cands[i] for i, k in enumerate(keys)},
     )
     assert out["CIDEr"] == pytest.approx(cider, rel=1e-12)
     np.testing.assert_allclose(metric.image_scores(), per_image, rtol=1e-9, atol=1e-12)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -65,7 +64,7 @@ def test_arrays_equal_pycocotools_eval(case) -> None:
 
 def test_per_image_updates_and_bind_equal_file_evaluation(case) -> None:
     iou_type, gt, results, reference = case
-    dataset = SimpleNamespace(coco_gt=gt, annotation_file=None)
+    dataset = {"coco_gt": gt}  # the dataset_meta a COCO loader gives
     metric = METRICS.get(f"coco-{iou_type}")()
     metric.bind(dataset)
     image_ids = sorted(im["id"] for im in gt["images"])[::-1]  # any order: images are sorted by id inside

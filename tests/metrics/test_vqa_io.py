@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from evalkit.errors import InputError, MissingResourceError
+from evalkit.metrics.state import encode_array
 from evalkit.metrics.vqa import VQAAccuracy
 from evalkit.metrics.vqa_io import align_results, load_annotations, load_questions, load_results
 
@@ -89,5 +91,7 @@ def test_metric_rejects_bad_predictions_and_state():
     with pytest.raises(InputError, match="answers"):
         metric.update(["a"], [{"question_id": 1}])
     with pytest.raises(InputError, match="accuracy"):
-        metric.load_state_dict({"ids": ["1"], "columns": {"accuracy": [], "question_type": [None],
-                                                          "answer_type": [None], "answer": ["a"]}})
+        state = metric.state_dict()
+        state["state"].update(ids=["1"], columns={"accuracy": encode_array(np.zeros(0)), "question_type": [None],
+                                                  "answer_type": [None], "answer": ["a"]})
+        metric.load_state_dict(state)

@@ -1,0 +1,43 @@
+"""Types shared by datasets, model adapters and metrics, kept below all three so none imports another."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Batch:
+    """What flows from a loader to a model adapter and a metric."""
+
+    ids: list[str]
+    inputs: Any
+    targets: Any
+    #: ids of samples the loader skipped (corrupt files with ``skip_corrupt``)
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class AnalogyAnswer:
+    """What the search answered to one question, in the form the ``analogy`` metric counts."""
+
+    #: the chosen vocabulary word (None: the question was skipped, or nothing was left to choose)
+    word: str | None
+    #: a question word or the expected answer is outside the restricted vocabulary (gensim skips it)
+    skipped: bool
+    #: compare upper-cased, as gensim's default ``case_insensitive=True`` does
+    case_insensitive: bool = True
+
+    def is_correct(self, expected: str) -> bool:
+        if self.skipped or self.word is None:
+            return False
+        if self.case_insensitive:
+            return self.word.upper() == expected.upper()
+        return self.word == expected
+
+
+def is_syntactic(section: str) -> bool:
+    """The word2vec convention for the Google set: ``gram*`` sections are syntactic, the rest semantic."""
+    return section.startswith("gram")
