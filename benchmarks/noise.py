@@ -2,8 +2,8 @@
 
     python benchmarks/noise.py --runs 5 --bench 'bench_topk|CorpusBLEU3000'
 
-Runs ``asv run -E existing:same`` (the current tree, current interpreter) ``--runs`` times into a scratch
-results folder, and prints, per benchmark, the values' min, median, max and spread (max / min). The
+Runs ``asv run -E existing`` (the current interpreter, a clean tree of HEAD first on the path) ``--runs``
+times into a scratch results folder, and prints, per benchmark, the values' min, median, max and spread (max / min). The
 threshold written next to a benchmark (``threshold = …``, read by nightly.py) is
 :func:`suggested_threshold` of that spread: twice the observed excess, at least 1.2, rounded up to 0.05.
 Not a benchmark module: asv imports it during discovery and finds nothing to run.
@@ -40,7 +40,17 @@ def main(argv=None) -> int:
     conf = load_conf(repo / "asv.conf.json")
     commit = git(repo, "rev-parse", "HEAD")
     tmp = Path(tempfile.mkdtemp(prefix="asv-noise-"))
-    conf.update(repo=str(repo), benchmark_dir=str(repo / conf.get("benchmark_dir", "benchmarks")),
+    # a clean tree of the commit, first on the benchmarks' path: edits in the working tree during the
+    # runs cannot leak into them; the generated data cache is shared with the working tree
+    tree = tmp / "tree"
+    git(repo, "worktree", "add", "--detach", str(tree), commit)
+    bench_dir = tree / conf.get("benchmark_dir", "benchmarks")
+    cache = repo / conf.get("benchmark_dir", "benchmarks") / ".cache"
+    cache.mkdir(exist_ok=True)
+    if not (bench_dir / ".cache").exists():
+        (bench_dir / ".cache").symlink_to(cache)
+    env = dict(os.environ, ASV_PYTHONPATH=str(tree))
+    conf.update(repo=str(repo), benchmark_dir=str(bench_dir),
                 results_dir=str(tmp / "results"), html_dir=str(tmp / "html"), env_dir=str(tmp / "env"))
     (tmp / "asv.conf.json").write_text(json.dumps(conf))
     subprocess.run([sys.executable, "-m", "asv", "machine", "--config", str(tmp / "asv.conf.json"), "--machine",
@@ -50,7 +60,9 @@ def main(argv=None) -> int:
         cmd = [sys.executable, "-m", "asv", "run", "--config", str(tmp / "asv.conf.json"), "-E",
                f"existing:{sys.executable}", "--set-commit-hash", commit, "--machine", "noise"]
         cmd += [x for b in args.bench for x in ("--bench", b)] + (["--quick"] if args.quick else [])
-        subprocess.run(cmd, check=True, capture_output=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if done.returncode:  # a failed benchmark: asv exits 2; the others' values still count
+            print(done.stdout[-2000:], file=sys.stderr)
         for name, value in load_values(tmp / "results", "noise", commit).items():
             if value is not None and not math.isnan(value):
                 series.setdefault(name, []).append(value)
@@ -64,6 +76,7 @@ def main(argv=None) -> int:
               f"{max(values):10.4g} {spread:7.3f} {suggested_threshold(spread):9.2f}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
+    git(repo, "worktree", "remove", "--force", str(tree))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
