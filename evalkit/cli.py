@@ -57,6 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     from evalkit.distributed import is_main_process
     from evalkit.runner import run_suite
     from evalkit.shards import parse_shard
+    from evalkit.models.base import display_label
     from evalkit.suite import load_suite
 
     suite = load_suite(args.suite, data_root=args.data_root)
@@ -70,8 +71,8 @@ def _run(args: argparse.Namespace) -> int:
     suite = dataclasses.replace(suite, evaluations=tuple(
         dataclasses.replace(e, runtime=dataclasses.replace(e.runtime, **overrides)) for e in suite.evaluations))
     if args.model:
-        known = {str(m.options.get("label") or m.options.get("name") or Path(str(m.options.get("path", ""))).name)
-                 for e in suite.evaluations for m in e.models} | {m.name for e in suite.evaluations for m in e.models}
+        known = {display_label(m.name, m.options) for e in suite.evaluations for m in e.models} | {
+            m.name for e in suite.evaluations for m in e.models}
         missing = [m for m in args.model if m not in known]
         if missing:
             raise EvalkitError(f"--model {missing[0]!r} is not in {args.suite} (models: {', '.join(sorted(known))})")
@@ -101,9 +102,18 @@ def print_results(results: Sequence[Any], args: argparse.Namespace) -> None:
         by_evaluation: dict[str, list[dict[str, Any]]] = {}
         for r in results:
             by_evaluation.setdefault(r.record["suite"]["evaluation"], []).append(_summary_row(r.record))
+        signatures: dict[str, set[str]] = {}
+        for r in results:
+            main = r.record["main_metric"]
+            for name, keys in (r.record.get("metric_keys") or {}).items():
+                if main in keys:
+                    signatures.setdefault(r.record["suite"]["evaluation"], set()).add(
+                        r.record["signatures"][name]["text"])
         for evaluation, rows in by_evaluation.items():
             print(f"\n== {evaluation} ==")
             print(render_table(rows))
+            for signature in sorted(signatures.get(evaluation, ())):
+                print(f"signature: {signature}")
         print()
         notes = {n for r in results for n in r.record["notes"]}
         for note in sorted(notes):
@@ -228,8 +238,18 @@ def cmd_score(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         rows = result if isinstance(result, list) else [result]
-        print(render_table([{k: v for k, v in row.items() if not isinstance(v, dict)} for row in rows]))
+        print(render_table([{k: v for k, v in row.items() if not isinstance(v, dict) and k != "metric_signature"}
+                            for row in rows]))
+        signatures = {str(s) for row in rows for s in _as_list(row.get("metric_signature"))}
+        for signature in sorted(signatures):
+            print(f"signature: {signature}")
     return 0
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value.values()) if isinstance(value, dict) else [value]
 
 
 def build_parser() -> argparse.ArgumentParser:

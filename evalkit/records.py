@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from evalkit.errors import InputError
 
-SCHEMA = "evalkit.run/1"
+SCHEMA = "evalkit.run/2"
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

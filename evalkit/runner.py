@@ -17,7 +17,7 @@ from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.models.base import ModelAdapter, resolve_device
 from evalkit.records import SCHEMA, record_stem, save_run
-from evalkit.registry import DATASETS, METRICS, MODELS, TASKS
+from evalkit.registry import DATASETS, METRICS, MODELS
 from evalkit.suite import Evaluation, Runtime, Suite
 from evalkit.timing import BatchTimer
 
@@ -74,7 +74,7 @@ def build_metrics(evaluation_metrics: Sequence[tuple[str, dict[str, Any]]], data
     metrics = []
     for name, options in evaluation_metrics:
         metric = METRICS.get(name)(**options)
-        metric.bind(dataset)
+        metric.bind(dataset.dataset_meta())
         metrics.append(metric)
     return metrics
 
@@ -155,8 +155,7 @@ def evaluate_adapter(
 
     def local() -> tuple[list[Metric], dict[str, Any], list[str]]:
         seed_everything(runtime.seed)
-        if hasattr(adapter, "bind"):
-            adapter.bind(dataset, task_name)
+        adapter.bind(dataset, task_name)
         adapter.load(device, runtime.precision, channels_last=runtime.channels_last, compile=runtime.compile)
         metrics = make_metrics()
         run_cache = None
@@ -229,20 +228,25 @@ def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, A
     ``num_skipped`` counts skipped samples when ``skipped`` lists only the first ones (merged shard files).
     """
     num_skipped = len(skipped) if num_skipped is None else num_skipped
-    task = TASKS.get(task_name)
     scalars: dict[str, float] = {}
     cis: dict[str, list[float]] = {}
     details: dict[str, Any] = {}
+    keys_of: dict[str, list[str]] = {}
     for metric in metrics:
         values, extras, metric_ci = metric.compute_parts(runtime.ci, runtime.n_resamples, runtime.seed)
+        keys_of[metric.name] = []
         for key, value in values.items():
-            # the first metric keeps plain keys; a later metric's clashing key gets its name as prefix
-            name = key if key not in scalars else f"{metric.name}.{key}"
+            name = metric.record_key(key)  # declared by the metric: the same whatever the other metrics
+            if name in scalars:
+                raise InputError(f"two metrics of one evaluation both give {name!r}; list each metric once",
+                                 field="metrics")
             scalars[name] = float(value)
+            keys_of[metric.name].append(name)
             if key in metric_ci:
                 cis[name] = metric_ci[key]
         if extras:
             details[metric.name] = extras
+    main = metrics[0]
     notes = [RANDOM_WEIGHTS_NOTE] if model_info.get("random_weights") else []
     if skipped:
         notes.append(f"{num_skipped} samples skipped as unreadable (skip_corrupt): first {skipped[0]!r}")
@@ -252,8 +256,8 @@ def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, A
         "started_at": started.isoformat(timespec="milliseconds"),
         "finished_at": _now().isoformat(timespec="milliseconds"),
         "task": task_name,
-        "main_metric": task.main_metric,
-        "higher_is_better": task.higher_is_better,
+        "main_metric": main.record_key(main.main_key),
+        "higher_is_better": main.higher_is_better,
         "model": model_info,
         "dataset": {**dataset.describe(), "num_evaluated": sum(m.num_samples() for m in metrics[:1]),
                     "num_skipped": num_skipped, "skipped_ids": skipped[:100], "limit": runtime.limit,
@@ -262,6 +266,8 @@ def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, A
         "ci": cis,
         "details": details,
         "metric_names": [m.name for m in metrics],
+        "metric_keys": keys_of,
+        "signatures": {m.name: m.signature().to_dict() for m in metrics},
         "timing": timing,
         "environment": environment,
         "notes": notes,

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import SuiteError
+from evalkit.models.base import display_label
 
 PATH_KEY = re.compile(r"^(root|path|checkpoint)$|_(file|dir|path|files)$")
 NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -155,22 +156,55 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
         models_raw = part.get("models")
         if not isinstance(models_raw, list) or not models_raw:
             raise check.fail(f"{k}models", "expected a non-empty list of models ({adapter: NAME, ...options})")
+        _check_serves(check, DATASETS.get(dataset.name), task_name, f"{k}dataset.loader", "loader")
         models = tuple(_component(check, m, f"{k}models[{i}]", "adapter", MODELS, base=base)
                        for i, m in enumerate(models_raw))
-        labels = [m.options.get("label") or m.options.get("name") or m.options.get("path") or m.name for m in models]
-        if len(set(map(str, labels))) != len(labels):
+        for i, model in enumerate(models):
+            _check_serves(check, MODELS.get(model.name), task_name, f"{k}models[{i}].adapter", "model adapter")
+        labels = [display_label(m.name, m.options) for m in models]
+        if len(set(labels)) != len(labels):
             raise check.fail(f"{k}models", "two models share a display name; give them distinct 'label's")
         metrics_raw = part.get("metrics", list(task.default_metrics))
         if not isinstance(metrics_raw, list) or not metrics_raw:
             raise check.fail(f"{k}metrics", "expected a non-empty list of metric names or {name: ..., ...}")
         metrics = tuple(_component(check, m, f"{k}metrics[{i}]", "name", METRICS, base=base)
                         for i, m in enumerate(metrics_raw))
+        _check_metrics(check, metrics, f"{k}metrics")
         runtime = _runtime(check, {**shared_runtime, **check.mapping(part.get("runtime", {}) or {}, f"{k}runtime")},
                            f"{k}runtime")
         spec = {key: part[key] for key in part}
         evaluations.append(Evaluation(ev_name, task_name, dataset, models, metrics, runtime, spec))
     digest = hashlib.sha256((text if text is not None else yaml.safe_dump(raw, sort_keys=True)).encode()).hexdigest()
     return Suite(name, Path(file).resolve() if isinstance(file, Path) else None, digest, tuple(evaluations))
+
+
+def _check_serves(check: _Checker, cls: Any, task: str, keypath: str, kind: str) -> None:
+    """A loader or adapter that declares its tasks must serve this one (undeclared: any task)."""
+    served = getattr(cls, "tasks", None)
+    if served is None and isinstance(getattr(cls, "task", None), str):
+        served = (cls.task,)
+    if served is not None and task not in served:
+        raise check.fail(keypath, f"{kind} {cls.name!r} serves task {', '.join(served)}, not {task!r}")
+
+
+def _check_metrics(check: _Checker, metrics: tuple[Component, ...], keypath: str) -> None:
+    """Every metric's options are known, and no two metrics write the same record key."""
+    from evalkit.errors import InputError
+    from evalkit.registry import METRICS
+
+    owner: dict[str, str] = {}
+    for i, metric in enumerate(metrics):
+        cls = METRICS.get(metric.name)
+        try:
+            cls.check_options(metric.options)
+        except InputError as err:
+            raise check.fail(f"{keypath}[{i}].{err.field}", str(err).split(": ", 1)[-1]) from None
+        for key in getattr(cls, "keys", ()):
+            name = cls.record_key(key)
+            if name in owner:
+                raise check.fail(f"{keypath}[{i}]", f"metrics {owner[name]!r} and {metric.name!r} both write "
+                                                    f"{name!r}; list each metric once")
+            owner[name] = metric.name
 
 
 def _component(check: _Checker, raw: Any, keypath: str, name_key: str, registry: Any, base: Path,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.registry import METRICS
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -101,7 +103,8 @@ def test_quickstart_coco_parts_give_the_published_stats(quickstart_records):
     by_label = {r["model"]["name"]: r["metrics"] for r in quickstart_records if r["task"] == "coco"}
     for iou_type, label in (("segm", "cocoapi-fake-segm"), ("bbox", "cocoapi-fake-bbox")):
         for key, value in published[iou_type].items():
-            assert round(by_label[label][key], 3) == value, (iou_type, key)
+            record_key = METRICS.get(f"coco-{iou_type}").record_key(key)  # box stats: "coco-bbox.AP", ...
+            assert round(by_label[label][record_key], 3) == value, (iou_type, key)
 
 
 def test_quickstart_cider_equals_pycocoevalcap_value(quickstart_records):

@@ -73,6 +73,8 @@ class Metric(ABC):
     #: the key that ranks systems
     main_key: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
+    #: put before every key in run records, where metrics of one run share key names (``coco-bbox.AP``)
+    key_prefix: ClassVar[str] = ""
     #: every option with its default; all of them enter the signature
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: options that cannot change a number (engines, caches): accepted, kept out of the signature
@@ -109,6 +111,11 @@ class Metric(ABC):
 
         return Signature(self.name, tuple(self.signature_options().items()), __version__,
                          reference_version(self.reference))
+
+    @classmethod
+    def record_key(cls, key: str) -> str:
+        """The name of ``key`` in run records: the same in every suite, whatever the other metrics."""
+        return cls.key_prefix + key
 
     # --- dataset metadata ----------------------------------------------------------------------------------
     def bind(self, dataset_meta: Mapping[str, Any] | Any) -> None:

@@ -24,6 +24,7 @@ from evalkit.registry import METRICS
 
 if TYPE_CHECKING:
     from evalkit.metrics._coco.groundtruth import GroundTruth
+    from evalkit.metrics._coco.state import CocoTables
 
 ENGINES = ("fast", "reference")
 #: per-detection fields kept in the state (besides the index of the image sample they belong to)
@@ -54,13 +55,13 @@ class CocoAP(Metric):
         if options.get("engine") == "pycocotools":
             options["engine"] = "reference"
         super().__init__(**options)
-        if self.options["area"] not in ("auto", "mask"):
+        if self.options.get("area", "auto") not in ("auto", "mask"):
             raise InputError(f"area must be 'auto' (pycocotools' loadRes rule) or 'mask', not {self.options['area']!r}",
                              field="area")
         if self.options["engine"] not in ENGINES:
             raise InputError(f"unknown COCO engine {self.options['engine']!r} (known: {', '.join(ENGINES)})",
                              field="engine")
-        self.area, self.engine = self.options["area"], self.options["engine"]
+        self.area, self.engine = self.options.get("area", "auto"), self.options["engine"]
         self._set_gt(gt)
 
     def _set_gt(self, gt: Any) -> None:
@@ -232,6 +233,8 @@ class CocoSegm(CocoAP):
 @METRICS.register("coco-bbox")
 class CocoBbox(CocoAP):
     name = "coco-bbox"
+    defaults = {}  # object sizes are box areas: ``area`` has no meaning here
+    key_prefix = "coco-bbox."
     iou_type = "bbox"
 
 

@@ -6,10 +6,10 @@ import hashlib
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
-from evalkit.datasets.base import Batch
 from evalkit.errors import InputError, MissingResourceError
+from evalkit.types import Batch
 
 PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
 
@@ -20,6 +20,19 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+#: options that name a model, in the order the display label takes them (a path names it by its file name)
+LABEL_OPTIONS = ("label", "name", "path", "gguf_file", "arch", "factory")
+
+
+def display_label(adapter: str, options: Mapping[str, Any]) -> str:
+    """The one rule that names a model: in suite validation, ``--model``, tables and run records."""
+    for key in LABEL_OPTIONS:
+        value = options.get(key)
+        if value:
+            return Path(str(value)).name if key in ("path", "gguf_file") else str(value)
+    return adapter
 
 
 class ModelAdapter(ABC):
@@ -52,8 +65,11 @@ class ModelAdapter(ABC):
     def predict(self, batch: Batch) -> Any:
         """Predictions for ``batch`` in the task's format."""
 
+    def bind(self, dataset: Any, task: str) -> None:
+        """Meet the data set before ``load`` (a label map, a results file's records); the default needs nothing."""
+
     def display_name(self) -> str:
-        return str(self.options.get("label") or self.options.get("name") or self.options.get("path") or self.name)
+        return display_label(self.name, self.options)
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": self.name, "name": self.display_name(), "random_weights": self.random_weights,

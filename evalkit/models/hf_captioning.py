@@ -77,8 +77,6 @@ class HFCaptioningAdapter(TorchModuleAdapter):
             generated = self.module.generate(pixel_values=x, **self._generate_kwargs())
         return [text.strip() for text in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
 
-    def display_name(self) -> str:
-        return str(self.options.get("label") or self.options.get("name") or self.path.name)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

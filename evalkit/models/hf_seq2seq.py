@@ -84,8 +84,6 @@ class HFSeq2SeqAdapter(ModelAdapter):
                 outputs[i] = text
         return outputs
 
-    def display_name(self) -> str:
-        return str(self.options.get("label") or self.options.get("name") or self.path.name)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

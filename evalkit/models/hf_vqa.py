@@ -97,8 +97,6 @@ class HFVQAAdapter(TorchModuleAdapter):
             generated = generated[:, encoded["input_ids"].shape[1]:]  # decoder-only models echo the prompt
         return [text.strip() for text in self.processor.batch_decode(generated, skip_special_tokens=True)]
 
-    def display_name(self) -> str:
-        return str(self.options.get("label") or self.options.get("name") or self.path.name)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -58,8 +58,6 @@ class PredictionsFile(ModelAdapter):
         self.task = task
         self._predictions: dict[str, Any] | None = None
 
-    def display_name(self) -> str:
-        return str(self.options.get("label") or self.options.get("name") or self.path.name)
 
     def bind(self, dataset: DatasetLoader, task: str) -> None:
         """Read the file and check its ids against the dataset's, before any batch runs."""

@@ -33,11 +33,10 @@ class TorchModuleFactoryAdapter(TorchModuleAdapter):
     name = "torch"
 
     def __init__(self, factory: str | None = None, module: Any = None, **options: Any):
+        if module is not None and not options.get("label"):
+            options["label"] = type(module).__name__  # a live module is named by its class
         super().__init__(factory=factory, **options)
         self._live_module = module
-
-    def display_name(self) -> str:
-        return str(self.options.get("label") or self.options.get("factory") or type(self._live_module).__name__)
 
     def build(self) -> Any:
         if self._live_module is not None:

@@ -136,8 +136,6 @@ class TorchvisionMaskRCNN(TorchDetection):
         self.bn_eps = bn_eps
         self.expected_sha256_prefix: str | None = None
 
-    def display_name(self) -> str:
-        return str(self.options.get("label") or self.arch)
 
     def build(self) -> Any:
         import torchvision.models.detection as detection

@@ -15,6 +15,7 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError, InputError
 from evalkit.metrics.base import Metric
+from evalkit.metrics.state import STATE_FORMAT
 from evalkit.registry import METRICS
 from evalkit.reports.leaderboard import Board
 
@@ -47,7 +48,7 @@ def paired_comparisons(board: Board, n_resamples: int = 1000, seed: int = 12345,
                                "value_a": values[a], "value_b": values[b], "note": ""}
         try:
             test = loaded[a].paired_test(loaded[b], key=board.main_metric, n_resamples=n_resamples, seed=seed)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             rows.append({**row, "note": str(exc)})
             continue
         rows.append({**row, "difference": test["difference"], "ci_low": test["ci"][0], "ci_high": test["ci"][1],
@@ -63,28 +64,26 @@ class NotComparable(EvalkitError):
 
 
 def _metric_for(run: dict[str, Any], key: str) -> Metric:
-    """The run's metric whose outputs include ``key``, rebuilt from its saved state."""
+    """The run's metric whose record keys include ``key``, rebuilt from its saved state with its own options."""
     if not isinstance(run.get("state_file"), str):  # missing values are NaN in a frame
         raise NotComparable("its record has no state_file (older evalkit); re-run it to enable paired tests")
     states = _load_states(run["state_file"])
     listed = run.get("metric_names")
     names = [n for n in (listed if isinstance(listed, str) else "").split(",") if n] or list(states)
-    candidates = []
     for name in names:
-        if name not in states:
+        if name not in states or name not in METRICS:
             continue
-        metric = METRICS.get(name)()
+        cls = METRICS.get(name)
+        prefix = cls.key_prefix
+        if not (key.startswith(prefix) and key[len(prefix):] in cls.keys):
+            continue
+        if not isinstance(states[name], dict) or states[name].get("format") != STATE_FORMAT:
+            raise NotComparable(f"its metric state predates {STATE_FORMAT}; re-run it to enable paired tests")
         try:
-            metric.load_state_dict(states[name])
-        except (KeyError, TypeError, ValueError) as exc:
+            return cls.from_state_dict(states[name])
+        except (KeyError, TypeError, ValueError, EvalkitError) as exc:
             raise InputError(f"state of metric {name!r} does not load: {exc}", file=run["state_file"],
                              record=run["run_id"], field=name) from None
-        if getattr(metric, "main_key", None) == key:
-            return metric
-        candidates.append(metric)
-    for metric in candidates:
-        if key in metric.aggregate(None):
-            return metric
     raise NotComparable(f"no metric state in {run['state_file']} produces {key!r}")
 
 

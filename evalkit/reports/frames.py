@@ -18,13 +18,14 @@ from evalkit.errors import InputError, UnknownNameError
 from evalkit.records import write_bytes_atomic
 
 SCHEMA_PREFIX = "evalkit.run/"
-SUPPORTED_MAJOR = "1"
+#: record format versions this evalkit reads (1: keys prefixed by metric order, no signatures)
+SUPPORTED_MAJORS = ("1", "2")
 
 #: every column of the tidy frame, in order (a frame with no rows still has them)
 COLUMNS = [
     "file", "run_id", "suite", "evaluation", "task", "model", "adapter", "random_weights", "model_year",
     "parameters", "dataset", "dataset_key", "num_samples", "metric", "value", "ci_low", "ci_high",
-    "main_metric", "higher_is_better", "is_main", "throughput", "latency_ms_mean", "latency_ms_p50",
+    "signature", "main_metric", "higher_is_better", "is_main", "throughput", "latency_ms_mean", "latency_ms_p50",
     "latency_ms_p99", "peak_gpu_memory_bytes", "peak_host_rss_bytes", "peak_memory_bytes", "device",
     "precision", "batch_size", "started_at", "evalkit_version", "git_commit", "python", "torch", "gpu",
     "hostname", "state_file", "metric_names", "notes",
@@ -109,8 +110,9 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
         return InputError(message, file=file, record=rec_id, field=field)
 
     schema = record.get("schema")
-    if schema is not None and schema.split("/", 1)[1].split(".")[0] != SUPPORTED_MAJOR:
-        raise bad("schema", f"{schema!r} is newer than this evalkit understands ({SCHEMA_PREFIX}{SUPPORTED_MAJOR})")
+    if schema is not None and schema.split("/", 1)[1].split(".")[0] not in SUPPORTED_MAJORS:
+        raise bad("schema", f"{schema!r} is newer than this evalkit understands "
+                            f"({', '.join(SCHEMA_PREFIX + m for m in SUPPORTED_MAJORS)})")
     suite = _section(record, "suite", bad)
     model = _section(record, "model", bad)
     dataset = _section(record, "dataset", bad)
@@ -172,6 +174,7 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
         "metric_names": ",".join(record.get("metric_names") or []),
         "notes": "; ".join(str(n) for n in record.get("notes") or []),
     }
+    signature_of = _signatures_by_key(record)
     rows = []
     for key, value in metrics.items():
         if not _is_number(value):
@@ -181,12 +184,25 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
             raise bad(f"ci.{key}", f"must be [low, high], got {bounds!r}")
         low, high = bounds if bounds is not None else (None, None)
         rows.append({**base, "metric": key, "value": value, "ci_low": low, "ci_high": high,
-                     "is_main": key == main_metric})
+                     "signature": signature_of.get(key), "is_main": key == main_metric})
     return rows
 
 
+def _signatures_by_key(record: dict[str, Any]) -> dict[str, str]:
+    """Each metric key's signature text (format 2 records; older records have none)."""
+    signatures, keys = record.get("signatures"), record.get("metric_keys")
+    if not isinstance(signatures, dict) or not isinstance(keys, dict):
+        return {}
+    out = {}
+    for metric, metric_keys in keys.items():
+        text = signatures.get(metric, {}).get("text") if isinstance(signatures.get(metric), dict) else None
+        for key in metric_keys if isinstance(metric_keys, list) else []:
+            out[key] = text
+    return out
+
+
 def main_metric_of(record: dict[str, Any], task: str, metrics: dict[str, Any]) -> tuple[str, bool]:
-    """The record's ranking metric and direction, falling back to the task's defaults."""
+    """The record's ranking metric and direction, falling back to the task's default metrics."""
     main, higher = record.get("main_metric"), record.get("higher_is_better")
     if main is None or higher is None:
         from evalkit.registry import TASKS

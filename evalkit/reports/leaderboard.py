@@ -1,7 +1,9 @@
-"""Leaderboards: the tidy frame → one ranked table per (task, set of evaluated samples).
+"""Leaderboards: the tidy frame → one ranked table per (task, set of evaluated samples, main metric and signature).
 
 Runs are ranked only against runs on the same samples (same dataset fingerprint);
-ranking a 1k-image subset against full ImageNet would be meaningless.
+ranking a 1k-image subset against full ImageNet would be meaningless. Likewise numbers
+with different metric signatures (another tokenizer, mask vs box AP) are never ranked
+together: they get boards of their own, and each board says why it was split.
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ class Board:
     metrics: list[str] = field(default_factory=list)
     #: runs left out because a newer run of the same system exists
     superseded: int = 0
+    #: the signature of the main metric shared by every run of the board (None: records before format 2)
+    signature: str | None = None
+    #: why runs of the same samples were ranked on separate boards ("" when they were not)
+    split_note: str = ""
 
     @property
     def title(self) -> str:
@@ -41,12 +47,33 @@ def leaderboards(frame: pd.DataFrame) -> list[Board]:
     """Every board of the frame, grouped by task then by evaluated samples."""
     boards = []
     for (task, key), rows in frame.groupby(["task", "dataset_key"], sort=True, dropna=False):
-        boards.append(_board(str(task), str(key), rows))
+        ranking = _ranking_groups(rows)
+        for (main, signature), run_ids in ranking.items():
+            note = ""
+            if len(ranking) > 1:
+                others = [f"{m} [{s or 'no signature'}]" for (m, s) in ranking if (m, s) != (main, signature)]
+                note = ("ranked apart from other runs on the same samples, whose main metric or its signature "
+                        f"differs: {'; '.join(others)}")
+            board = _board(str(task), str(key), rows[rows["run_id"].isin(run_ids)], main)
+            board.signature, board.split_note = signature, note
+            boards.append(board)
     return boards
 
 
-def _board(task: str, key: str, rows: pd.DataFrame) -> Board:
-    main = rows["main_metric"].mode().iloc[0]
+def _ranking_groups(rows: pd.DataFrame) -> dict[tuple[str, str | None], list[str]]:
+    """Run ids grouped by (main metric, its signature): only runs of one group may be ranked together."""
+    main_rows = rows[rows["is_main"].astype(bool)].drop_duplicates("run_id")
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for run_id in rows["run_id"].drop_duplicates():
+        mine = main_rows[main_rows["run_id"] == run_id]
+        main = str(mine["main_metric"].iloc[0]) if len(mine) else str(
+            rows.loc[rows["run_id"] == run_id, "main_metric"].iloc[0])
+        signature = mine["signature"].iloc[0] if len(mine) else None
+        groups.setdefault((main, None if pd.isna(signature) else str(signature)), []).append(run_id)
+    return groups
+
+
+def _board(task: str, key: str, rows: pd.DataFrame, main: str) -> Board:
     higher = bool(rows.loc[rows["main_metric"] == main, "higher_is_better"].mode().iloc[0])
     runs = rows.drop_duplicates("run_id").copy()
     runs["_order"] = runs["started_at"].fillna(pd.Timestamp.min.tz_localize("UTC"))

@@ -90,6 +90,10 @@ def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, s
     flagged = ["flag" if f else "" for f in board.runs["random_weights"]]
     direction = "higher" if board.higher_is_better else "lower"
     notes = [f"Sorted by {board.main_metric} ({direction} is better); CI = 95% bootstrap interval of the run."]
+    if board.signature:
+        notes.append(f"Signature: {board.signature}")
+    if board.split_note:
+        notes.append(f"Split: {board.split_note}.")
     if any(flagged):
         notes.append(f"{leaderboard.RANDOM_FLAG}: the model ran with random weights; its accuracy is chance and "
                      "only its timing means anything.")

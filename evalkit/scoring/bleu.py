@@ -92,6 +92,8 @@ class BLEUScorer(Scorer):
                     result["difference"], result["ci"], result["p_value"])
         row["signature"] = signatures[metrics[0].name] if len(metrics) == 1 else " || ".join(signatures.values())
         row["signatures"] = signatures
+        row["metric_signature"] = (str(metrics[0].signature()) if len(metrics) == 1
+                                   else {m.name: str(m.signature()) for m in metrics})
         if baseline is not None:
             row["paired"] = paired or "baseline"
         return row

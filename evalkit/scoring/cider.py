@@ -45,4 +45,5 @@ class CiderScorer(Scorer):
         result = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),
                                 seed=int(getattr(args, "seed", 12345)))
         result["num_images"] = len(keys)
+        result["metric_signature"] = str(metric.signature())
         return result

@@ -39,6 +39,7 @@ class _CocoScorer(Scorer):
             row["per_category_AP"] = out["per_category_AP"]
         if "ci" in out:
             row["ci"] = out["ci"]
+        row["metric_signature"] = str(metric.signature())
         return row
 
 

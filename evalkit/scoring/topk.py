@@ -66,4 +66,5 @@ class TopKScorer(Scorer):
         metric = TopKError()
         metric.update(logits, labels)
         result = metric.compute(ci=args.ci, n_resamples=args.n_resamples, seed=args.seed)
-        return {key: result[key] for key in ("top1_error", "top5_error", *(("ci",) if args.ci else ()))}
+        return {**{key: result[key] for key in ("top1_error", "top5_error", *(("ci",) if args.ci else ()))},
+                "metric_signature": str(metric.signature())}

@@ -45,4 +45,5 @@ class VQAScorer(Scorer):
         result["official"] = metric.official_accuracy()
         result["num_questions"] = metric.num_samples()
         result["num_annotated"] = len(annotations)
+        result["metric_signature"] = str(metric.signature())
         return result

@@ -2,6 +2,6 @@ from evalkit.registry import TASKS
 from evalkit.tasks.base import Task
 
 TASKS.register("captions")(
-    Task("captions", default_loader="coco-captions", default_metrics=("cider",), main_metric="CIDEr",
-         higher_is_better=True, description="Image captioning: CIDEr-D and BLEU-1..4 as pycocoevalcap computes them")
+    Task("captions", default_loader="coco-captions", default_metrics=("cider",),
+         description="Image captioning: CIDEr-D and BLEU-1..4 as pycocoevalcap computes them")
 )

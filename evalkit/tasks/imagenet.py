@@ -2,6 +2,6 @@ from evalkit.registry import TASKS
 from evalkit.tasks.base import Task
 
 TASKS.register("imagenet")(
-    Task("imagenet", default_loader="imagenet", default_metrics=("topk",), main_metric="top1_error",
-         higher_is_better=False, description="ImageNet-1k classification: top-1 / top-5 error (%)")
+    Task("imagenet", default_loader="imagenet", default_metrics=("topk",),
+         description="ImageNet-1k classification: top-1 / top-5 error (%)")
 )
