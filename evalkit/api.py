@@ -7,8 +7,9 @@ from typing import Any, Sequence
 from evalkit.datasets.base import DatasetLoader
 from evalkit.distributed import is_main_process
 from evalkit.models.base import ModelAdapter
-from evalkit.records import record_stem, save_run
-from evalkit.runner import RunResult, _merge_columns, _state, evaluate_adapter
+from evalkit.result import RunResult
+from evalkit.run_record import save_result
+from evalkit.runner import evaluate_adapter
 from evalkit.suite import Runtime
 
 
@@ -56,7 +57,31 @@ def evaluate(
     record["suite"] = {"name": name, "path": None, "sha256": None, "evaluation": name, "spec": None}
     result = RunResult(record, live_metrics)
     if output_dir is not None and is_main_process():
-        stem = record_stem(name, name, adapter.display_name(), record["run_id"])
-        result.path = save_run(Path(output_dir), stem, record, _merge_columns(live_metrics),
-                               {m.name: _state(m) for m in live_metrics})
+        result.path = save_result(Path(output_dir), name, name, adapter.display_name(), record, live_metrics)
     return result
+
+
+def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | None = 300000,
+                     case_insensitive: bool = True, method: str = "3cosadd", device: str = "cpu",
+                     vectors_format: str | None = None, search: str = "auto") -> dict[str, Any]:
+    """Functional form of the ``analogy`` metric: gensim's ``evaluate_word_analogies`` numbers for one set of vectors.
+
+    It lives here, above datasets and the vector engine (it was ``evalkit.metrics.analogy.analogy_accuracy``:
+    metrics import neither).
+
+    ``vectors``: a file path, a gensim ``KeyedVectors``, a :class:`WordVectors` or a ``(words, matrix)`` pair;
+    ``questions``: a questions-words.txt path, vecto CSV or BATS folder (default: gensim's questions-words.txt).
+    """
+    from evalkit.datasets.analogy import AnalogyQuestions
+    from evalkit.metrics.analogy import AnalogyAccuracy
+    from evalkit.vectors import as_word_vectors
+    from evalkit.vectors.engine import AnalogySolver
+
+    solver = AnalogySolver(as_word_vectors(vectors, vectors_format), restrict_vocab, case_insensitive, method, device,
+                           search=search)
+    dataset = AnalogyQuestions(questions)
+    metric = AnalogyAccuracy()
+    metric.bind(dataset.dataset_meta())
+    metric.update(solver.answer([q.words for q in dataset.questions]),
+                  [(q.section_index, q.section, q.words[3]) for q in dataset.questions], dataset.sample_ids())
+    return metric.compute()

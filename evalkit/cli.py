@@ -152,7 +152,7 @@ def _add_rescore(sub: Any) -> None:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    from evalkit.runner import rescore_caches
+    from evalkit.recompute import rescore_caches
 
     specs = [_metric_spec(text) for text in args.metric] if args.metric else None
     print_results([rescore_caches(args.run_dirs, args.output_dir, specs, ci=True if args.ci else None)], args)
@@ -171,7 +171,7 @@ def _metric_spec(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from evalkit.runner import merge_part_files
+    from evalkit.recompute import merge_part_files
 
     print_results(merge_part_files(args.parts, args.output_dir), args)
     return 0
@@ -210,13 +210,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_score(sub: Any) -> None:
+def _add_score(sub: Any, only: str | None = None) -> None:
+    """``score`` and one subcommand per scorer; with ``only``, that scorer's alone (imports only its module)."""
     from evalkit.registry import SCORERS
 
     p = sub.add_parser("score", help="score prediction files with no model (like the sacrebleu CLI)",
                        description="Score prediction files against references; exit status 2 on bad input.")
     scorers = p.add_subparsers(dest="scorer", metavar="METRIC", required=True)
-    for name in SCORERS.names():
+    for name in [only] if only is not None else SCORERS.names():
         scorer = SCORERS.get(name)
         text = scorer.help.replace("%", "%%")  # argparse formats help strings with %
         sp = scorers.add_parser(name, help=text, description=text)
@@ -252,20 +253,45 @@ def _as_list(value: Any) -> list[Any]:
     return list(value.values()) if isinstance(value, dict) else [value]
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = ("run", "score", "list", "merge", "rescore")
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given ``argv``, only what parsing that command line needs.
+
+    ``evalkit score vqa ...`` then builds the ``vqa`` scorer's parser alone, so it imports the VQA
+    scorer and nothing of the others (no numba through the analogy scorer); the ``report`` and
+    ``leaderboard`` commands are added only when asked for, or for ``evalkit --help``. Without a
+    recognised command (``--help``, a typo, ``score --help``, an unknown scorer) the parser is whole,
+    so usage messages and errors list every choice.
+    """
     import evalkit
 
+    command, scorer = _selected(argv)
     parser = argparse.ArgumentParser(
         prog="evalkit", description="Evaluate models on classic benchmarks with the official tools' numbers.")
     parser.add_argument("--version", action="version", version=f"evalkit {evalkit.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run(sub)
-    _add_score(sub)
+    _add_score(sub, only=scorer)
     _add_list(sub)
     _add_merge(sub)
     _add_rescore(sub)
-    _add_optional_commands(sub)
+    if command is None:
+        _add_optional_commands(sub)
     return parser
+
+
+def _selected(argv: Sequence[str] | None) -> tuple[str | None, str | None]:
+    """(core command, built-in scorer) that ``argv`` certainly runs, else None for each."""
+    if not argv or argv[0] not in CORE_COMMANDS:
+        return None, None
+    if argv[0] != "score" or len(argv) < 2:
+        return argv[0], None
+    from evalkit.registry import SCORERS
+
+    name = argv[1]
+    return "score", (name if SCORERS.builtin_module(name) is not None and name in SCORERS else None)
 
 
 def _add_optional_commands(sub: Any) -> None:
@@ -280,7 +306,8 @@ def _add_optional_commands(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -39,7 +39,7 @@ def parse_json(data: str | bytes, file: Any = None) -> Any:
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:
     """Parse a JSON file, transparently decompressing ``.gz``/``.xz``/``.bz2``."""
-    from evalkit.datasets.base import open_text
+    from evalkit.formats.text import open_text
 
     path = Path(path).expanduser()
     if not path.is_file():

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from importlib.metadata import entry_points
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Callable, Generic, Iterator, Mapping, TypeVar
 
 from evalkit._autoload import import_submodules
 from evalkit.errors import UnknownNameError
@@ -16,14 +15,21 @@ class Registry(Generic[T]):
     """A timm-style registry: ``@MODELS.register("timm")`` and ``MODELS.get("timm")``.
 
     Built-in entries live in the modules of the packages ``builtin_modules``, all imported
-    on first lookup (not at package import, which keeps imports cheap and acyclic). Third-party packages add entries through the
-    entry-point group ``group`` without touching evalkit.
+    on the first lookup that needs them (not at package import, which keeps imports cheap and acyclic).
+    ``builtin_names`` maps a built-in name to the one module that registers it: ``get(name)`` and
+    ``name in registry`` then import only that module (``evalkit score vqa`` imports the VQA scorer,
+    not every scorer). A name missing from that table is still found, by importing everything
+    (tests/test_startup.py checks the table against what the modules register).
+    Third-party packages add entries through the entry-point group ``group`` without touching evalkit;
+    built-in names take precedence over theirs.
     """
 
-    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = ()):
+    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = (),
+                 builtin_names: Mapping[str, str] | None = None):
         self.kind = kind
         self.group = group
         self._builtin_modules = builtin_modules
+        self._builtin_names = dict(builtin_names or {})
         self._entries: dict[str, T] = {}
         self._loaded = False
 
@@ -40,6 +46,8 @@ class Registry(Generic[T]):
     def _load(self) -> None:
         if self._loaded:
             return
+        from importlib.metadata import entry_points
+
         self._loaded = True
         for package_name in self._builtin_modules:
             package = importlib.import_module(package_name)
@@ -48,7 +56,19 @@ class Registry(Generic[T]):
             if ep.name not in self._entries:
                 self._entries[ep.name] = ep.load()
 
+    def _load_one(self, name: str) -> bool:
+        """Import only the built-in module of ``name`` (see ``builtin_names``); whether ``name`` is now known."""
+        if name not in self._entries and not self._loaded and name in self._builtin_names:
+            importlib.import_module(self._builtin_names[name])
+        return name in self._entries
+
+    def builtin_module(self, name: str) -> str | None:
+        """The module that registers built-in ``name``, when the static table knows it."""
+        return self._builtin_names.get(name)
+
     def get(self, name: str) -> T:
+        if self._load_one(name):
+            return self._entries[name]
         self._load()
         try:
             return self._entries[name]
@@ -64,6 +84,8 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
+        if self._load_one(name):
+            return True
         self._load()
         return name in self._entries
 
@@ -71,8 +93,20 @@ class Registry(Generic[T]):
         return iter(self.names())
 
 
+#: built-in name → the module that registers it (a lookup imports that module only)
+BUILTIN_METRICS = {
+    "analogy": "evalkit.metrics.analogy", "bleu": "evalkit.metrics.bleu", "chrf": "evalkit.metrics.bleu",
+    "ter": "evalkit.metrics.bleu", "cider": "evalkit.metrics.cider", "coco-bbox": "evalkit.metrics.coco",
+    "coco-segm": "evalkit.metrics.coco", "topk": "evalkit.metrics.topk", "vqa": "evalkit.metrics.vqa",
+}
+BUILTIN_SCORERS = {
+    "analogy": "evalkit.scoring.analogy", "bleu": "evalkit.scoring.bleu", "cider": "evalkit.scoring.cider",
+    "coco-bbox": "evalkit.scoring.coco", "coco-segm": "evalkit.scoring.coco", "topk": "evalkit.scoring.topk",
+    "vqa": "evalkit.scoring.vqa",
+}
+
 MODELS: Registry = Registry("model adapter", "evalkit.models", ("evalkit.models",))
 DATASETS: Registry = Registry("dataset", "evalkit.datasets", ("evalkit.datasets",))
-METRICS: Registry = Registry("metric", "evalkit.metrics", ("evalkit.metrics",))
+METRICS: Registry = Registry("metric", "evalkit.metrics", ("evalkit.metrics",), BUILTIN_METRICS)
 TASKS: Registry = Registry("task", "evalkit.tasks", ("evalkit.tasks",))
-SCORERS: Registry = Registry("scorer", "evalkit.scorers", ("evalkit.scoring",))
+SCORERS: Registry = Registry("scorer", "evalkit.scorers", ("evalkit.scoring",), BUILTIN_SCORERS)

@@ -19,6 +19,22 @@ class Batch:
         return len(self.ids)
 
 
+@dataclass
+class ImagesWithSizes:
+    """A batch of detection inputs: images differ in size, so they stay a list.
+
+    ``sizes`` are the (height, width) of the annotation file: predictions are mapped back
+    to them, because pycocotools compares masks at exactly that size.
+    """
+
+    images: list[Any]
+    sizes: list[tuple[int, int]]
+
+    def pin_memory(self) -> "ImagesWithSizes":
+        pinned = [im.pin_memory() if hasattr(im, "pin_memory") else im for im in self.images]
+        return ImagesWithSizes(pinned, self.sizes)
+
+
 @dataclass(frozen=True)
 class AnalogyAnswer:
     """What the search answered to one question, in the form the ``analogy`` metric counts."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 from evalkit.errors import MissingResourceError
+from evalkit.formats.text import open_text  # noqa: F401 - moved; still importable from here
 from evalkit.types import Batch
 
 
@@ -187,21 +188,3 @@ class _BatchMaker:
 
 def _jsonable(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool, type(None), list, dict))
-
-
-def open_text(path: Path) -> Any:
-    """Open a text file, transparently decompressing ``.gz``/``.xz``/``.bz2`` (bundled data is compressed)."""
-    path = Path(path)
-    if path.suffix == ".gz":
-        import gzip
-
-        return gzip.open(path, "rt", encoding="utf-8", newline="\n")
-    if path.suffix == ".xz":
-        import lzma
-
-        return lzma.open(path, "rt", encoding="utf-8", newline="\n")
-    if path.suffix == ".bz2":
-        import bz2
-
-        return bz2.open(path, "rt", encoding="utf-8", newline="\n")
-    return open(path, encoding="utf-8", newline="\n")

@@ -5,74 +5,20 @@ fails here with the record and field to fix, not later inside pycocotools.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.datasets.base import DatasetLoader
-from evalkit import jsonio
 from evalkit.errors import InputError, MissingResourceError
+from evalkit.formats.checks import RecordChecker, is_bbox, is_int, is_number, read_json
 from evalkit.registry import DATASETS
+from evalkit.types import ImagesWithSizes
+
+__all__ = ["CocoInstances", "ImagesWithSizes", "RecordChecker", "check_instances", "is_bbox", "is_int",
+           "is_number", "read_json"]
 
 DEFAULT_ANNOTATION_FILE = "annotations/instances_val2017.json"
 DEFAULT_IMAGE_DIR = "val2017"
-
-
-@dataclass
-class ImagesWithSizes:
-    """A batch of detection inputs: images differ in size, so they stay a list.
-
-    ``sizes`` are the (height, width) of the annotation file: predictions are mapped back
-    to them, because pycocotools compares masks at exactly that size.
-    """
-
-    images: list[Any]
-    sizes: list[tuple[int, int]]
-
-    def pin_memory(self) -> "ImagesWithSizes":
-        pinned = [im.pin_memory() if hasattr(im, "pin_memory") else im for im in self.images]
-        return ImagesWithSizes(pinned, self.sizes)
-
-
-def read_json(path: Path, what: str) -> Any:
-    """Parse a (possibly .gz/.xz/.bz2) JSON file; NaN/Infinity are accepted so that checks can name them."""
-    return jsonio.read_json(path, what)
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-class RecordChecker:
-    """Field checks that raise an InputError naming the file, the record and the field."""
-
-    def __init__(self, file: Path):
-        self.file = file
-
-    def fail(self, message: str, record: str, field: str | None = None) -> None:
-        raise InputError(message, file=self.file, record=record, field=field)
-
-    def get(self, obj: Any, key: str, record: str, check: Callable[[Any], bool], expected: str) -> Any:
-        if not isinstance(obj, dict):
-            self.fail(f"expected a JSON object, got {type(obj).__name__}", record)
-        if key not in obj:
-            self.fail(f"missing field (expected {expected})", record, key)
-        value = obj[key]
-        if not check(value):
-            self.fail(f"expected {expected}, got {type(value).__name__} {value!r:.60}", record, key)
-        return value
-
-    def list_of(self, data: dict, key: str) -> list:
-        return self.get(data, key, "(top level)", lambda v: isinstance(v, list), "a list")
-
-
-def is_bbox(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 4 and all(is_number(v) for v in value)
 
 
 def _is_segmentation(value: Any) -> bool:
@@ -128,14 +74,6 @@ def check_instances(data: Any, file: Path, require_file_names: bool = True) -> N
             check.get(ann, "iscrowd", record, lambda v: is_int(v) and v in (0, 1), "0 or 1")
         if "segmentation" in ann:
             check.get(ann, "segmentation", record, _is_segmentation, "polygons or an RLE object")
-
-
-def image_to_tensor(image: Any) -> Any:
-    """PIL → float CHW in [0, 1]: what torchvision detection models take (they normalise and resize inside)."""
-    from torchvision.transforms.functional import convert_image_dtype, pil_to_tensor
-    import torch
-
-    return convert_image_dtype(pil_to_tensor(image), torch.float)
 
 
 @DATASETS.register("coco")

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from evalkit.datasets.base import DatasetLoader, _Skipped
 from evalkit.errors import InputError, MissingResourceError
-from evalkit.metrics.vqa_io import load_annotations, load_questions
+from evalkit.formats.vqa import load_annotations, load_questions
 from evalkit.registry import DATASETS
 
 DEFAULT_QUESTIONS = "v2_OpenEnded_mscoco_val2014_questions.json"

@@ -107,25 +107,3 @@ class AnalogyAccuracy(Metric):
     def per_sample(self) -> dict[str, Any]:
         return {"sample_id": self.sample_ids(), **{c: list(self.column(c)) for c in
                                                    ("section", "expected", "answer", "skipped", "correct")}}
-
-
-def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | None = 300000,
-                     case_insensitive: bool = True, method: str = "3cosadd", device: str = "cpu",
-                     vectors_format: str | None = None, search: str = "auto") -> dict[str, Any]:
-    """Functional form: gensim's ``evaluate_word_analogies`` numbers for one set of vectors.
-
-    ``vectors``: a file path, a gensim ``KeyedVectors``, a :class:`WordVectors` or a ``(words, matrix)`` pair;
-    ``questions``: a questions-words.txt path, vecto CSV or BATS folder (default: gensim's questions-words.txt).
-    """
-    from evalkit.datasets.analogy import AnalogyQuestions
-    from evalkit.vectors import as_word_vectors
-    from evalkit.vectors.engine import AnalogySolver
-
-    solver = AnalogySolver(as_word_vectors(vectors, vectors_format), restrict_vocab, case_insensitive, method, device,
-                           search=search)
-    dataset = AnalogyQuestions(questions)
-    metric = AnalogyAccuracy()
-    metric.bind(dataset.dataset_meta())
-    metric.update(solver.answer([q.words for q in dataset.questions]),
-                  [(q.section_index, q.section, q.words[3]) for q in dataset.questions], dataset.sample_ids())
-    return metric.compute()

@@ -21,7 +21,7 @@ from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.metrics.state import Column
 from evalkit.metrics.vqa_engine import BadAnswer, answer_table, question_accuracies
-from evalkit.metrics.vqa_io import AnnotationColumns, align_question_ids, check_annotations, parse_results
+from evalkit.formats.vqa import AnnotationColumns, align_question_ids, check_annotations, parse_results
 from evalkit.registry import METRICS
 
 

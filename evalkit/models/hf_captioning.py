@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from evalkit.datasets.base import Batch
 from evalkit.errors import InputError
 from evalkit.models.base import TorchModuleAdapter
 from evalkit.models.hf_common import ProcessorTransform, require_model_dir
 from evalkit.registry import MODELS
+from evalkit.types import Batch
 
 
 def _auto_model_class() -> Any:

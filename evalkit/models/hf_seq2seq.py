@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evalkit.datasets.base import Batch
 from evalkit.errors import InputError
 from evalkit.models.base import PRECISIONS, ModelAdapter
 from evalkit.models.hf_common import require_model_dir
 from evalkit.registry import MODELS
+from evalkit.types import Batch
 
 
 def length_sorted_chunks(lengths: list[int], size: int) -> list[list[int]]:

@@ -5,37 +5,19 @@ the reader returns ``{sample id: prediction}``. Sample ids are the dataset loade
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from evalkit.datasets.base import Batch, DatasetLoader
 from evalkit.errors import InputError, MissingResourceError
+from evalkit.formats.predictions import PREDICTION_FORMATS, PredictionFormat, prediction_format
 from evalkit.models.base import ModelAdapter, sha256_file
 from evalkit.registry import MODELS
+from evalkit.types import Batch
 
+if TYPE_CHECKING:
+    from evalkit.datasets.base import DatasetLoader
 
-@dataclass(frozen=True)
-class PredictionFormat:
-    #: path → {sample id: prediction}
-    read: Callable[[Path], dict[str, Any]]
-    #: prediction for a sample the file does not mention (None: that is an error)
-    missing: Callable[[], Any] | None = None
-    #: whether ids in the file that the dataset lacks are an error
-    strict_ids: bool = True
-
-
-PREDICTION_FORMATS: dict[str, PredictionFormat] = {}
-
-
-def prediction_format(task: str, missing: Callable[[], Any] | None = None, strict_ids: bool = True):
-    """Register the reader of ``task``'s prediction files."""
-
-    def decorator(read: Callable[[Path], dict[str, Any]]) -> Callable[[Path], dict[str, Any]]:
-        PREDICTION_FORMATS[task] = PredictionFormat(read, missing, strict_ids)
-        return read
-
-    return decorator
+__all__ = ["PREDICTION_FORMATS", "PredictionFormat", "PredictionsFile", "prediction_format"]
 
 
 def _load_registered_formats() -> None:
@@ -59,7 +41,7 @@ class PredictionsFile(ModelAdapter):
         self._predictions: dict[str, Any] | None = None
 
 
-    def bind(self, dataset: DatasetLoader, task: str) -> None:
+    def bind(self, dataset: "DatasetLoader", task: str) -> None:
         """Read the file and check its ids against the dataset's, before any batch runs."""
         self.task = self.task or task
         _load_registered_formats()

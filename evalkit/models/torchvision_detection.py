@@ -13,14 +13,21 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-from evalkit.datasets.base import Batch
-from evalkit.datasets.coco import ImagesWithSizes, image_to_tensor
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.models.base import TorchModuleAdapter
 from evalkit.models.detection_postprocess import (MASK_THRESHOLD, MAX_DETECTIONS, detections_to_coco,
                                                   parse_label_map)
 from evalkit.models.torch_module import import_object
 from evalkit.registry import MODELS
+from evalkit.types import Batch, ImagesWithSizes
+
+
+def image_to_tensor(image: Any) -> Any:
+    """PIL → float CHW in [0, 1]: what torchvision detection models take (they normalise and resize inside)."""
+    from torchvision.transforms.functional import convert_image_dtype, pil_to_tensor
+    import torch
+
+    return convert_image_dtype(pil_to_tensor(image), torch.float)
 
 
 def import_factory(spec: str) -> Callable[..., Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalkit.datasets.translation import read_lines
+from evalkit.formats.text import read_lines
 from evalkit.models.predictions import prediction_format
 
 

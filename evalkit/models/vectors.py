@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evalkit.datasets.base import Batch
 from evalkit.errors import MissingResourceError
 from evalkit.models.base import ModelAdapter
 from evalkit.registry import MODELS
+from evalkit.types import Batch
 from evalkit.vectors import WordVectors, load_vectors
 
 

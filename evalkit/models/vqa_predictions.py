@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalkit.metrics.vqa_io import load_results
+from evalkit.formats.vqa import load_results
 from evalkit.models.predictions import prediction_format
 
 

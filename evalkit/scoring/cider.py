@@ -26,7 +26,7 @@ class CiderScorer(Scorer):
         parser.add_argument("--split", default="test", help="split of a Karpathy file (default test)")
 
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
-        from evalkit.datasets.captions import read_references, read_results
+        from evalkit.formats.captions import read_references, read_results
         from evalkit.metrics.cider import CiderD
 
         refs_path, pred_path = Path(args.refs), Path(args.pred)

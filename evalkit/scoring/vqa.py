@@ -26,7 +26,7 @@ class VQAScorer(Scorer):
 
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
         from evalkit.metrics.vqa import VQAAccuracy
-        from evalkit.metrics.vqa_io import align_results, load_annotations, load_questions, load_results
+        from evalkit.formats.vqa import align_results, load_annotations, load_questions, load_results
 
         annotations = load_annotations(args.annotations)
         if getattr(args, "questions", None):

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import shared_file
+from evalkit.api import analogy_accuracy
 from evalkit.datasets.analogy import AnalogyQuestions
 from evalkit.errors import InputError
-from evalkit.metrics.analogy import AnalogyAccuracy, analogy_accuracy
+from evalkit.metrics.analogy import AnalogyAccuracy
 from evalkit.vectors import WordVectors, factored, load_vectors
 from evalkit.vectors.engine import AnalogySolver
 

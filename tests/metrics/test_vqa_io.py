@@ -9,7 +9,7 @@ import pytest
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.metrics.state import encode_array
 from evalkit.metrics.vqa import VQAAccuracy
-from evalkit.metrics.vqa_io import align_results, load_annotations, load_questions, load_results
+from evalkit.formats.vqa import align_results, load_annotations, load_questions, load_results
 
 
 def _answers(*texts: str) -> list[dict]:

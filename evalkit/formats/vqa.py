@@ -1,0 +1,191 @@
+"""The official VQA files: questions, annotations, and results ``[{question_id, answer}]``.
+
+Errors name the file, the record (its index in the file's list) and the field, so a broken
+results file is fixed in one look instead of by a ``KeyError`` deep in the evaluator.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from evalkit import jsonio
+from evalkit.errors import InputError
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a (possibly compressed) JSON file: VQA v2 val annotations are 300 MB of JSON."""
+    return jsonio.read_json(path, "file")
+
+
+def _list_in(data: Any, key: str, path: Path | str) -> list[Any]:
+    """``data[key]`` of an official file (or ``data`` itself when it is already the list)."""
+    items = data.get(key) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise InputError(f"expected a JSON object with a {key!r} list", file=path, field=key)
+    return items
+
+
+def _question_id(record: Any, index: int, path: Path | str | None) -> int:
+    if not isinstance(record, dict):
+        raise InputError(f"expected an object, got {type(record).__name__}", file=path, record=index)
+    qid = record.get("question_id")
+    if not isinstance(qid, int) or isinstance(qid, bool):
+        raise InputError(f"question_id must be an integer, got {qid!r}", file=path, record=index,
+                         field="question_id")
+    return qid
+
+
+def check_annotation(record: Any, index: int, path: Path | str | None = None) -> int:
+    """Validate one annotation record (question_id, a non-empty answers list, types); its question id.
+
+    Each answer's ``{"answer": str}`` shape is checked where the answers are encoded (``answer_table``).
+    """
+    qid = _question_id(record, index, path)
+    where = f"{index} (question_id {qid})"
+    answers = record.get("answers")
+    if not isinstance(answers, list) or not answers:
+        raise InputError("answers must be a non-empty list of {answer: ...} objects", file=path, record=where,
+                         field="answers")
+    for field in ("question_type", "answer_type"):
+        value = record.get(field)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{field} must be a string, got {value!r}", file=path, record=where, field=field)
+    return qid
+
+
+def field_values(records: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    """``record.get(key)`` of every record, the loop in C."""
+    return list(map(dict.get, records, itertools.repeat(key)))
+
+
+def _only(values: Sequence[Any], *types: type) -> bool:
+    """Whether every value's exact type is one of ``types`` (bool is not an int here)."""
+    return set(map(type, values)) <= set(types)
+
+
+@dataclass(frozen=True)
+class AnnotationColumns:
+    """The fields of annotation records that scoring reads, one list per field.
+
+    VQA v2 val has 214k records; reading each field once, in C, is most of what makes scoring fast.
+    """
+
+    question_ids: list[Any]
+    answers: list[Any]
+    question_types: list[Any]
+    answer_types: list[Any]
+
+    @classmethod
+    def of(cls, records: Sequence[dict[str, Any]]) -> "AnnotationColumns":
+        """The columns of already checked records."""
+        return cls(*(field_values(records, key) for key in ("question_id", "answers", "question_type", "answer_type")))
+
+    def take(self, rows: Sequence[int] | None) -> "AnnotationColumns":
+        """The records at ``rows`` (None: all of them)."""
+        if rows is None:
+            return self
+        return AnnotationColumns(*([column[i] for i in rows] for column in
+                                   (self.question_ids, self.answers, self.question_types, self.answer_types)))
+
+
+def check_annotations(records: Sequence[Any], path: Path | str | None = None) -> AnnotationColumns:
+    """:func:`check_annotation` of every record, and their columns.
+
+    The usual all-valid case is checked column by column in C; only a failing file is walked
+    record by record, to name the first bad record and field.
+    """
+    if _only(records, dict):
+        columns = AnnotationColumns.of(records)
+        answers = columns.answers
+        if (_only(columns.question_ids, int) and _only(answers, list) and (not answers or min(map(len, answers)) > 0)
+                and _only(columns.question_types, str, type(None)) and _only(columns.answer_types, str, type(None))):
+            return columns
+    for index, record in enumerate(records):
+        check_annotation(record, index, path)
+    return AnnotationColumns.of(records)
+
+
+def load_annotations(path: str | Path) -> list[dict[str, Any]]:
+    """The ``annotations`` of an official annotation file, checked, in file order (the official order)."""
+    records = _list_in(read_json(path), "annotations", path)
+    qids = check_annotations(records, path).question_ids
+    if len(set(qids)) != len(qids):
+        seen: dict[int, int] = {}
+        for index, qid in enumerate(qids):
+            if qid in seen:
+                raise InputError(f"question_id {qid} is annotated twice (records {seen[qid]} and {index})",
+                                 file=path, record=index, field="question_id")
+            seen[qid] = index
+    return records
+
+
+def load_questions(path: str | Path) -> dict[int, dict[str, Any]]:
+    """``question_id → question record`` of an official questions file."""
+    out: dict[int, dict[str, Any]] = {}
+    for index, record in enumerate(_list_in(read_json(path), "questions", path)):
+        qid = _question_id(record, index, path)
+        if qid in out:
+            raise InputError(f"question_id {qid} appears twice", file=path, record=index, field="question_id")
+        out[qid] = record
+    return out
+
+
+def parse_results(records: Any, path: Path | str | None = None) -> dict[int, str]:
+    """``question_id → answer`` of a results list ``[{question_id, answer}]``; duplicates are an error."""
+    if not isinstance(records, list):
+        raise InputError("a results file is a JSON list of {question_id, answer} objects", file=path)
+    if _only(records, dict):
+        qids, answers = field_values(records, "question_id"), field_values(records, "answer")
+        if _only(qids, int) and _only(answers, str):
+            fast = dict(zip(qids, answers))
+            if len(fast) == len(records):  # the usual valid file; else the loop below names the culprit
+                return fast
+    out: dict[int, str] = {}
+    for index, record in enumerate(records):
+        qid = _question_id(record, index, path)
+        answer = record.get("answer")
+        if not isinstance(answer, str):
+            raise InputError(f"answer must be a string, got {answer!r}", file=path,
+                             record=f"{index} (question_id {qid})", field="answer")
+        if qid in out:
+            raise InputError(f"question_id {qid} has two answers", file=path, record=index, field="question_id")
+        out[qid] = answer
+    return out
+
+
+def load_results(path: str | Path) -> dict[int, str]:
+    return parse_results(read_json(path), path)
+
+
+def align_results(
+    annotations: Sequence[dict[str, Any]], results: dict[int, str], subset: bool = False,
+    results_file: Path | str | None = None,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Annotation records and their answers in annotation order, as ``vqaEval.evaluate`` walks them.
+
+    A result for a question the annotations lack is always an error; a question without a result is
+    an error unless ``subset`` (then only the answered questions are scored).
+    """
+    rows, answers = align_question_ids(field_values(annotations, "question_id"), results, subset, results_file)
+    return (list(annotations) if rows is None else [annotations[i] for i in rows]), answers
+
+
+def align_question_ids(question_ids: Sequence[Any], results: dict[int, str], subset: bool = False,
+                       results_file: Path | str | None = None) -> tuple[list[int] | None, list[str]]:
+    """:func:`align_results` on the annotations' question ids: the kept rows (None: all) and their answers."""
+    known = set(question_ids)
+    unknown = [qid for qid in results if qid not in known]
+    if unknown:
+        raise InputError(f"{len(unknown)} results for question ids the annotations do not have, first {unknown[0]}",
+                         file=results_file, record=f"question_id {unknown[0]}", field="question_id")
+    if len(results) == len(known):  # no unknown ids, so every question has a result
+        return None, list(map(results.__getitem__, question_ids))
+    rows = [i for i, qid in enumerate(question_ids) if qid in results]
+    if not subset and len(rows) != len(question_ids):
+        missing = next(qid for qid in question_ids if qid not in results)
+        raise InputError(f"no result for {len(question_ids) - len(rows)} of {len(question_ids)} questions, "
+                         f"first question_id {missing} (pass --subset to score only the answered questions)",
+                         file=results_file, record=f"question_id {missing}")
+    return rows, [results[question_ids[i]] for i in rows]
