@@ -30,6 +30,8 @@ def run_reference(refs, cands):
 
 class CiderD5000:
     timeout = 300
+    #: nightly regression threshold: default, not measured over repeated runs (single runs swing ±30% here)
+    threshold = 1.4
 
     def setup(self):
         self.refs, self.cands = make_captions()

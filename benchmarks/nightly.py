@@ -117,7 +117,7 @@ def thresholds(benchmark_dir: Path) -> dict[str, float]:
 
 def threshold_for(name: str, table: dict[str, float], default: float = DEFAULT_THRESHOLD) -> tuple[float, bool]:
     """(threshold, whether it was written next to the benchmark) for an asv benchmark name."""
-    parts = name.split(".")
+    parts = name.split("(", 1)[0].split(".")  # parameter values may hold dots
     for end in range(len(parts), 0, -1):
         key = ".".join(parts[:end])
         if key in table:

@@ -1,0 +1,86 @@
+"""The nightly job's pieces that need no asv run: thresholds next to benchmarks, direction, GPU skips."""
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import nightly  # noqa: E402
+import noise  # noqa: E402
+
+
+def test_thresholds_are_read_next_to_benchmarks(tmp_path):
+    (tmp_path / "bench_a.py").write_text(
+        "threshold = 1.4\n"
+        "class Base:\n"
+        "    threshold = 1.3\n"
+        "    def time_x(self): pass\n"
+        "    def time_y(self): pass\n"
+        "    time_y.threshold = 2.0\n"
+        "class Child(Base):\n"
+        "    pass\n"
+        "class Other:\n"
+        "    def time_z(self): pass\n"
+        "def time_free(): pass\n"
+        "time_free.threshold = 1.1\n")
+    table = nightly.thresholds(tmp_path)
+    assert nightly.threshold_for("bench_a.Base.time_x", table) == (1.3, True)
+    assert nightly.threshold_for("bench_a.Base.time_y", table) == (2.0, True)
+    assert nightly.threshold_for("bench_a.Child.time_x", table) == (1.3, True)
+    assert nightly.threshold_for("bench_a.Child.time_y", table) == (2.0, True)
+    assert nightly.threshold_for("bench_a.Other.time_z", table) == (1.4, True)
+    assert nightly.threshold_for("bench_a.time_free", table) == (1.1, True)
+    assert nightly.threshold_for("bench_a.Base.time_y(1.5, cpu)", table) == (2.0, True)
+    assert nightly.threshold_for("bench_b.X.time_q", table) == (nightly.DEFAULT_THRESHOLD, False)
+
+
+def test_every_real_benchmark_module_has_thresholds():
+    table = nightly.thresholds(BENCH)
+    for path in sorted(BENCH.glob("bench_*.py")):
+        module = path.stem
+        assert any(k == module or k.startswith(module + ".") for k in table), f"{path.name}: no threshold"
+    assert all(1.0 < v <= 5.0 for v in table.values()), table
+
+
+def test_every_tracked_number_is_lower_is_better():
+    """No speed-ups or throughputs: asv reads a rise as a regression."""
+    for path in sorted(BENCH.glob("bench_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("track_"):
+                assert "speedup" not in node.name and "throughput" not in node.name, f"{path.name}: {node.name}"
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Attribute) \
+                    and node.targets[0].attr == "unit" and isinstance(node.value, ast.Constant):
+                assert node.value.value not in ("x", "img/s", "images/s"), path.name
+
+
+def test_suggested_threshold_rule():
+    assert noise.suggested_threshold(1.01) == 1.2
+    assert noise.suggested_threshold(1.2) == 1.4
+    assert noise.suggested_threshold(1.26) == 1.55
+
+
+def test_environment_differences():
+    before = {"python": "3.11.7", "threads": {"OMP_NUM_THREADS": "2"}, "packages": {"numpy": "2.4.6", "torch": "2.14.1"}}
+    after = {"python": "3.11.7", "threads": {"OMP_NUM_THREADS": "4"}, "packages": {"numpy": "2.4.7", "scipy": "1.16"}}
+    lines = nightly.environment_differences(before, after)
+    assert "OMP_NUM_THREADS: '2' → '4'" in lines
+    assert "numpy: 2.4.6 → 2.4.7" in lines and "torch: 2.14.1 → absent" in lines and "scipy: absent → 1.16" in lines
+    assert not any(line.startswith("python") for line in lines)
+
+
+def test_gpu_benchmarks_skip_without_cuda():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: the benchmarks run instead of skipping")
+    import bench_gpu
+
+    assert bench_gpu.ResNet50Throughput().setup_cache() is None
+    for bench, args in ((bench_gpu.ResNet50Throughput(), (None, "fp32", "cpu")),
+                        (bench_gpu.ResNet50BareForward(), ("fp32",)), (bench_gpu.Analogy300k(), ())):
+        with pytest.raises(NotImplementedError):
+            bench.setup(*args)
