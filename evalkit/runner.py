@@ -1,54 +1,27 @@
-"""The batch loop shared by every task: dataset → model adapter → metrics, timed, recorded."""
+"""The batch loop shared by every task: dataset → model adapter → metrics, timed; one process or a process group.
+
+What a run leaves behind is built in :mod:`evalkit.run_record`; records made without the model (merged
+shards, rescored caches) in :mod:`evalkit.recompute`.
+"""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import secrets
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from evalkit import distributed, shards
-from evalkit.cache import CHUNK_SAMPLES, CachedBatch, CachePolicy, RunCache, read_chunk, read_meta, verified_chunks
+from evalkit.cache import CHUNK_SAMPLES, CachedBatch, CachePolicy, RunCache
 from evalkit.datasets.base import DatasetLoader
 from evalkit.environment import describe_environment
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.models.base import ModelAdapter, resolve_device
-from evalkit.records import SCHEMA, record_stem, save_run
 from evalkit.registry import DATASETS, METRICS, MODELS
+from evalkit.result import RunResult
+from evalkit.run_record import build_record, model_description, now, save_result, suite_description
 from evalkit.suite import Evaluation, Runtime, Suite
 from evalkit.timing import BatchTimer
-
-RANDOM_WEIGHTS_NOTE = "weights are random: the accuracy is chance; this run shows the pipeline and its timing"
-DATA_BOUND_HINT = 0.3
-
-
-@dataclass
-class RunResult:
-    """One model's run: the record (as written) and the live metric objects."""
-
-    record: dict[str, Any]
-    metrics: list[Metric] = field(default_factory=list)
-    path: Path | None = None
-
-    @property
-    def scores(self) -> dict[str, float]:
-        return dict(self.record["metrics"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.record
-
-    def to_pandas(self) -> Any:
-        """One row per metric key: model, task, metric, value, CI bounds."""
-        import pandas as pd
-
-        ci = self.record.get("ci", {})
-        rows = [{"model": self.record["model"]["name"], "task": self.record["task"], "metric": key, "value": value,
-                 "ci_low": ci.get(key, [None, None])[0], "ci_high": ci.get(key, [None, None])[1]}
-                for key, value in self.record["metrics"].items()]
-        return pd.DataFrame(rows)
 
 
 def seed_everything(seed: int) -> None:
@@ -64,10 +37,6 @@ def seed_everything(seed: int) -> None:
     except ImportError:
         return
     torch.manual_seed(seed)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def build_metrics(evaluation_metrics: Sequence[tuple[str, dict[str, Any]]], dataset: DatasetLoader) -> list[Metric]:
@@ -144,7 +113,7 @@ def evaluate_adapter(
     states and every rank returns the same record (the merged metrics only on rank 0).
     With ``cache`` predictions are cached per chunk (each rank its own) and ``cache.resume`` continues a cache.
     """
-    started = _now()
+    started = now()
     device = resolve_device(runtime.device)
     ctx = distributed.context(device)
     if ctx is not None and shard is not None:
@@ -211,69 +180,6 @@ def cache_identity(task_name: str, dataset: DatasetLoader, adapter: ModelAdapter
                                                 "seed")}}
 
 
-def model_description(adapter: ModelAdapter) -> dict[str, Any]:
-    model_info = adapter.describe()
-    for key in ("year", "label"):
-        if key in adapter.options:
-            model_info[key] = adapter.options[key]
-    return model_info
-
-
-def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, Any], metrics: list[Metric],
-                 timing: dict[str, Any], skipped: list[str], runtime: Runtime, shard: tuple[int, int] | None,
-                 started: dt.datetime, environment: dict[str, Any], num_skipped: int | None = None
-                 ) -> dict[str, Any]:
-    """The record body from finished metrics: one place, whether the states came from one process or many.
-
-    ``num_skipped`` counts skipped samples when ``skipped`` lists only the first ones (merged shard files).
-    """
-    num_skipped = len(skipped) if num_skipped is None else num_skipped
-    scalars: dict[str, float] = {}
-    cis: dict[str, list[float]] = {}
-    details: dict[str, Any] = {}
-    keys_of: dict[str, list[str]] = {}
-    for metric in metrics:
-        values, extras, metric_ci = metric.compute_parts(runtime.ci, runtime.n_resamples, runtime.seed)
-        keys_of[metric.name] = []
-        for key, value in values.items():
-            name = metric.record_key(key)  # declared by the metric: the same whatever the other metrics
-            if name in scalars:
-                raise InputError(f"two metrics of one evaluation both give {name!r}; list each metric once",
-                                 field="metrics")
-            scalars[name] = float(value)
-            keys_of[metric.name].append(name)
-            if key in metric_ci:
-                cis[name] = metric_ci[key]
-        if extras:
-            details[metric.name] = extras
-    main = metrics[0]
-    notes = [RANDOM_WEIGHTS_NOTE] if model_info.get("random_weights") else []
-    if skipped:
-        notes.append(f"{num_skipped} samples skipped as unreadable (skip_corrupt): first {skipped[0]!r}")
-    return {
-        "schema": SCHEMA,
-        "run_id": f"{started.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}",
-        "started_at": started.isoformat(timespec="milliseconds"),
-        "finished_at": _now().isoformat(timespec="milliseconds"),
-        "task": task_name,
-        "main_metric": main.record_key(main.main_key),
-        "higher_is_better": main.higher_is_better,
-        "model": model_info,
-        "dataset": {**dataset.describe(), "num_evaluated": sum(m.num_samples() for m in metrics[:1]),
-                    "num_skipped": num_skipped, "skipped_ids": skipped[:100], "limit": runtime.limit,
-                    "shard": list(shard) if shard else None},
-        "metrics": scalars,
-        "ci": cis,
-        "details": details,
-        "metric_names": [m.name for m in metrics],
-        "metric_keys": keys_of,
-        "signatures": {m.name: m.signature().to_dict() for m in metrics},
-        "timing": timing,
-        "environment": environment,
-        "notes": notes,
-    }
-
-
 def run_evaluation(suite: Suite, evaluation: Evaluation, output_dir: Path | None,
                    models: Iterable[str] | None = None, shard: tuple[int, int] | None = None,
                    cache: bool = True, resume: bool = False, cache_chunk: int = CHUNK_SAMPLES) -> list[RunResult]:
@@ -322,105 +228,6 @@ def _run_models(suite: Suite, evaluation: Evaluation, dataset: Any, output_dir: 
             result.path = save_result(output_dir, suite.name, evaluation.name, label, record, metrics)
         results.append(result)
     return results
-
-
-def suite_description(suite: Suite, evaluation: Evaluation) -> dict[str, Any]:
-    return {"name": suite.name, "path": str(suite.path) if suite.path else None,
-            "sha256": suite.sha256, "evaluation": evaluation.name, "spec": evaluation.spec}
-
-
-def save_result(output_dir: Path, suite_name: str, evaluation_name: str, label: str, record: dict[str, Any],
-                metrics: list[Metric]) -> Path:
-    stem = record_stem(suite_name, evaluation_name, label, record["run_id"])
-    return save_run(output_dir, stem, record, _merge_columns(metrics), {m.name: _state(m) for m in metrics})
-
-
-def merge_part_files(paths: Sequence[Path], output_dir: Path) -> list[RunResult]:
-    """``evalkit merge``: the records a single run would give, from the partial state files of every shard."""
-    results = []
-    for parts in shards.group_parts(paths):
-        run = parts[0]["run"]
-        component = run["dataset_component"]
-        dataset = DATASETS.get(component["name"])(**component["options"])
-        if dataset.fingerprint() != run["dataset"]["fingerprint"]:
-            raise InputError(f"the data set at {run['dataset']['root']} changed since the shards ran "
-                             "(its sample ids differ)", field="dataset.fingerprint")
-        specs = [(name, options) for name, options in run["metric_specs"]]
-        metrics = shards.merge_metrics(lambda: build_metrics(specs, dataset), parts)
-        runtime = Runtime(**run["runtime"])
-        record = build_record(run["task"], dataset, run["model"], metrics,
-                              shards.merge_timings([p["timing"] for p in parts]),
-                              [i for p in parts for i in p["skipped"]], runtime, None,
-                              dt.datetime.fromisoformat(min(p["run"]["started_at"] for p in parts)),
-                              run["environment"], sum(p["run"]["dataset"]["num_skipped"] for p in parts))
-        record["suite"] = run["suite"]
-        record["notes"].append(f"merged from {len(parts)} shard files")
-        result = RunResult(record, metrics)
-        result.path = save_result(output_dir, run["suite"]["name"], run["suite"]["evaluation"],
-                                  run["model"]["name"], record, metrics)
-        results.append(result)
-    return results
-
-
-def rescore_caches(folders: Sequence[Path], output_dir: Path | None,
-                   metric_specs: Sequence[tuple[str, dict[str, Any]]] | None = None, ci: bool | None = None) -> RunResult:
-    """``evalkit rescore``: metrics recomputed from complete prediction caches (the ranks of one run, in order)."""
-    metas = [read_meta(Path(f)) for f in folders]
-    for folder, meta in zip(folders, metas):
-        if not meta.get("complete"):
-            raise InputError("the cached run did not finish: resume it with 'evalkit run ... --resume' first",
-                             file=Path(folder) / "run.json", field="complete")
-    meta = metas[0]
-    if any(m["identity"]["model"] != meta["identity"]["model"] or m["identity"]["dataset"] != meta["identity"][
-            "dataset"] for m in metas):
-        raise InputError("these caches belong to different runs (model or data set differ)")
-    component = meta["context"].get("dataset_component")
-    if not component:
-        raise InputError("this cache has no data set description (made through the Python API); rescore needs "
-                         "a cache made by 'evalkit run'", file=Path(folders[0]) / "run.json", field="context")
-    dataset = DATASETS.get(component["name"])(**component["options"])
-    specs = list(metric_specs) if metric_specs else [(n, o) for n, o in meta["metric_specs"]]
-    runtime = dataclasses.replace(Runtime(**meta["runtime"]), **({} if ci is None else {"ci": ci}))
-    metrics = build_metrics(specs, dataset)
-    for folder in folders:
-        for path in verified_chunks(Path(folder)):
-            for batch in read_chunk(path):
-                if batch.ids:
-                    for metric in metrics:
-                        metric.update(batch.predictions, batch.targets, batch.ids)
-    if sum(m["num_chunks"] for m in metas) != sum(len(verified_chunks(Path(f))) for f in folders):
-        raise InputError("a chunk of the cache is missing or corrupt; re-run with --resume to recompute it")
-    timings = [m["timing"] for m in metas]
-    record = build_record(meta["task"], dataset, meta["model"], metrics, shards.merge_timings(timings),
-                          [i for m in metas for i in m["skipped"]], runtime, None, _now(),
-                          describe_environment("cpu"))
-    record["suite"] = meta["context"].get("suite")
-    record["cache_dirs"] = [str(Path(f).resolve()) for f in folders]
-    record["notes"].append("rescored from the prediction cache (no model ran); timing is the original run's")
-    result = RunResult(record, metrics)
-    if output_dir is not None:
-        suite_info = record["suite"] or {}
-        result.path = save_result(output_dir, suite_info.get("name", "rescore"), suite_info.get("evaluation", "rescore"),
-                                  meta["model"]["name"], record, metrics)
-    return result
-
-
-def _state(metric: Metric) -> Any:
-    try:
-        return metric.state_dict()
-    except NotImplementedError:
-        return None
-
-
-def _merge_columns(metrics: list[Metric]) -> dict[str, Any]:
-    """Per-sample columns of every metric, prefixed by the metric name when two metrics collide."""
-    columns: dict[str, Any] = {}
-    for metric in metrics:
-        for key, values in metric.per_sample().items():
-            if key == "sample_id" and "sample_id" in columns:
-                continue
-            columns[key if key not in columns else f"{metric.name}.{key}"] = values
-    return columns
 
 
 def run_suite(suite: Suite, output_dir: Path | None = Path("results"), models: Iterable[str] | None = None,

@@ -11,7 +11,8 @@ import yaml
 
 from evalkit.cli import main
 from evalkit.errors import SuiteError
-from evalkit.runner import merge_part_files, run_suite
+from evalkit.recompute import merge_part_files
+from evalkit.runner import run_suite
 from evalkit.suite import load_suite, parse_suite
 from tests._dist_suite import assert_same_run
 

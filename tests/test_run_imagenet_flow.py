@@ -35,7 +35,7 @@ def test_imagefolder_flow_writes_a_complete_record(tmp_path, capsys):
     root = make_imagefolder(tmp_path / "val", WNIDS)
     record = run_json(capsys, "run" and suite_file(tmp_path, root), "--output-dir", tmp_path / "out")
     assert isinstance(record, dict)
-    assert record["schema"] == "evalkit.run/1" and record["task"] == "imagenet"
+    assert record["schema"] == "evalkit.run/2" and record["task"] == "imagenet"
     assert record["dataset"]["num_samples"] == 12 and record["dataset"]["num_evaluated"] == 12
     assert record["model"]["random_weights"] is True and "chance" in record["notes"][0]
     assert record["model"]["parameters"] > 0

@@ -10,7 +10,8 @@ import pytest
 
 from evalkit.cli import main
 from evalkit.errors import InputError
-from evalkit.runner import merge_part_files, run_suite
+from evalkit.recompute import merge_part_files
+from evalkit.runner import run_suite
 from evalkit.shards import merge_metrics, parse_shard, read_part
 from evalkit.suite import load_suite
 from tests._dist_suite import assert_same_run, single_run, write_suite

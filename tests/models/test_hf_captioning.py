@@ -148,11 +148,10 @@ def run(model_dir: Path, root: Path, batch_size: int = 3, precision: str = "fp32
 
 def test_runner_feeds_batched_captions_to_cider_as_generate_and_pycocoevalcap_do(tiny_captioner, captions_root):
     record, metric = run(tiny_captioner, captions_root, num_beams=2, max_new_tokens=7)
-    state = metric.state_dict()
     ids = [str(1000 + 7 * i) for i in range(len(REFERENCES))]
-    assert state["ids"] == ids
-    assert state["references"] == REFERENCES
-    captions = state["candidates"]
+    assert metric.sample_ids() == ids
+    assert metric.column("references") == REFERENCES
+    captions = metric.column("candidate")
     assert all(isinstance(c, str) and c == c.strip() for c in captions)
     assert len(set(captions)) > 1 and all(set(c.split()) <= set(WORDS) for c in captions)
     assert captions == reference_generate(tiny_captioner, captions_root, ids, num_beams=2, max_new_tokens=7)
@@ -162,7 +161,7 @@ def test_runner_feeds_batched_captions_to_cider_as_generate_and_pycocoevalcap_do
     for image_id, refs in zip(ids, REFERENCES):
         gts[image_id], at = tokens[at : at + len(refs)], at + len(refs)
     res = {image_id: [tokens[at + i]] for i, image_id in enumerate(ids)}
-    assert state["tokenized_candidates"] == [res[k][0] for k in ids]
+    assert metric.tokenized()[0] == [res[k][0] for k in ids]
     mean, per_image = Cider().compute_score(gts, res)
     assert record["metrics"]["CIDEr"] == pytest.approx(mean, rel=1e-9, abs=1e-12)
     np.testing.assert_allclose(metric.image_scores(), per_image, rtol=1e-9, atol=1e-12)
@@ -172,19 +171,18 @@ def test_runner_feeds_batched_captions_to_cider_as_generate_and_pycocoevalcap_do
 
 def test_blip_captions_reach_the_metric(tiny_blip, captions_root):
     record, metric = run(tiny_blip, captions_root, batch_size=4, max_new_tokens=6)
-    state = metric.state_dict()
-    expected = reference_generate(tiny_blip, captions_root, state["ids"], "BlipForConditionalGeneration",
+    expected = reference_generate(tiny_blip, captions_root, metric.sample_ids(), "BlipForConditionalGeneration",
                                   max_new_tokens=6)
-    assert state["candidates"] == expected and len(set(expected)) > 2
+    assert metric.column("candidate") == expected and len(set(expected)) > 2
     assert record["model"]["architecture"] == "BlipForConditionalGeneration"
-    again = cider_d(dict(zip(state["ids"], REFERENCES)), dict(zip(state["ids"], expected)))
+    again = cider_d(dict(zip(metric.sample_ids(), REFERENCES)), dict(zip(metric.sample_ids(), expected)))
     assert record["metrics"]["CIDEr"] == again["CIDEr"]
 
 
 def test_bf16_autocast_runs_on_cpu(tiny_captioner, captions_root):
     record, bf16 = run(tiny_captioner, captions_root, precision="bf16", max_new_tokens=5)
     assert record["timing"]["precision"] == "bf16"
-    assert all(isinstance(c, str) for c in bf16.state_dict()["candidates"]) and bf16.num_samples() == len(REFERENCES)
+    assert all(isinstance(c, str) for c in bf16.column("candidate")) and bf16.num_samples() == len(REFERENCES)
 
 
 def test_cli_suite_writes_a_captions_record(tiny_captioner, captions_root, tmp_path, capsys):
