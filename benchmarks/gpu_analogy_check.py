@@ -10,7 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# last, not first: asv imports this module with the others, and evalkit must come from the commit asv installed
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from gen_analogy import google_questions_file, make_vectors  # noqa: E402
 
 

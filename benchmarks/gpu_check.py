@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# last, not first: asv imports this module with the others, and evalkit must come from the commit asv installed
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 
 def make_jpegs(root: Path, count: int) -> Path:

@@ -84,3 +84,20 @@ def test_gpu_benchmarks_skip_without_cuda():
                         (bench_gpu.ResNet50BareForward(), ("fp32",)), (bench_gpu.Analogy300k(), ())):
         with pytest.raises(NotImplementedError):
             bench.setup(*args)
+
+
+def test_importing_the_benchmarks_keeps_the_installed_evalkit_first(tmp_path):
+    """asv's forkserver imports every module of benchmarks/ before each benchmark; none may put the working
+    tree's root ahead of the environment the commit was installed into."""
+    import subprocess
+
+    code = (
+        "import importlib, sys, sysconfig; sys.path.insert(0, %r); before = list(sys.path);"
+        "[importlib.import_module(m) for m in %r];"
+        "site = sysconfig.get_paths()['purelib']; new = [p for p in sys.path[:sys.path.index(site)] if p not in before];"
+        "print(new)"
+    ) % (str(BENCH), sorted(p.stem for p in BENCH.glob("*.py") if p.stem != "__init__"))
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    new = eval(out.stdout.strip().splitlines()[-1])
+    root = str(BENCH.parent)
+    assert not [p for p in new if p.rstrip("/") in (root, str(BENCH.parent.resolve()))], new
