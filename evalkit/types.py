@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -33,6 +34,31 @@ class ImagesWithSizes:
     def pin_memory(self) -> "ImagesWithSizes":
         pinned = [im.pin_memory() if hasattr(im, "pin_memory") else im for im in self.images]
         return ImagesWithSizes(pinned, self.sizes)
+
+
+@dataclass
+class EncodedImages:
+    """A batch of undecoded image files in one uint8 buffer (one shared-memory handle per batch
+    when DataLoader workers send it, instead of one per image), with each file's length and path."""
+
+    buffer: Any
+    lengths: list[int]
+    paths: list[Path]
+
+    @classmethod
+    def from_files(cls, files: list[Any], paths: list[Path]) -> "EncodedImages":
+        import torch
+
+        return cls(torch.cat(files), [len(f) for f in files], paths)
+
+    @property
+    def data(self) -> list[Any]:
+        import torch
+
+        return list(torch.split(self.buffer, self.lengths))
+
+    def pin_memory(self) -> "EncodedImages":
+        return EncodedImages(self.buffer.pin_memory(), self.lengths, self.paths)
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ class ImageNetVal(DatasetLoader):
         import torch
 
         if self.decode == "gpu":
-            from evalkit.models.gpu_decode import EncodedImages
+            from evalkit.types import EncodedImages
 
             encoded = EncodedImages.from_files([data for data, _ in inputs], [path for _, path in inputs])
             return encoded, torch.tensor(targets, dtype=torch.long)

@@ -65,10 +65,10 @@ class CocoAP(Metric):
         self._set_gt(gt)
 
     def _set_gt(self, gt: Any) -> None:
+        if gt is None:
+            return  # before the import: the ground-truth engine brings numba, a bare metric does not
         from evalkit.metrics._coco.groundtruth import GroundTruth
 
-        if gt is None:
-            return
         self.gt = gt if isinstance(gt, GroundTruth) else GroundTruth(gt)
         self._gt_coco = None
         self.reset()

@@ -9,36 +9,13 @@ agree to fp tolerance, not bit for bit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import InputError
+from evalkit.types import EncodedImages
 
-
-@dataclass
-class EncodedImages:
-    """A batch of undecoded image files in one uint8 buffer (one shared-memory handle per batch
-    when DataLoader workers send it, instead of one per image), with each file's length and path."""
-
-    buffer: Any
-    lengths: list[int]
-    paths: list[Path]
-
-    @classmethod
-    def from_files(cls, files: list[Any], paths: list[Path]) -> "EncodedImages":
-        import torch
-
-        return cls(torch.cat(files), [len(f) for f in files], paths)
-
-    @property
-    def data(self) -> list[Any]:
-        import torch
-
-        return list(torch.split(self.buffer, self.lengths))
-
-    def pin_memory(self) -> "EncodedImages":
-        return EncodedImages(self.buffer.pin_memory(), self.lengths, self.paths)
+__all__ = ["EncodedImages", "jpeg_components", "preprocess_on_device"]
 
 
 def jpeg_components(data: bytes) -> int | None:
