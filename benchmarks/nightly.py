@@ -227,7 +227,7 @@ def human(value: float | None, unit: str) -> str:
                 return f"{value / scale:.3g} {suffix}"
     if unit == "bytes":
         return f"{value / 2**20:.3g} MiB"
-    return f"{value:.4g} {unit}".strip()
+    return f"{value:.4g} {unit if unit != 'unit' else ''}".strip()  # asv's default track unit says nothing
 
 
 def usable(value: float | None) -> bool:
@@ -337,6 +337,7 @@ class Nightly:
         before, after = series[0][1], series[-1][1]
         unit_of = units(self.results_dir)
         rows = []
+        self.compared = []  # every benchmark with a value on both sides, for the report's full table
         for name in sorted(set(before) | set(after)):
             old, new = before.get(name), after.get(name)
             limit, written = threshold_for(name, table)
@@ -348,6 +349,7 @@ class Nightly:
                 row.update(kind="failed", ratio=math.inf)
             elif usable(old) and usable(new):
                 row["ratio"] = new / old
+                self.compared.append(row)
                 if row["ratio"] <= limit:
                     if row["ratio"] < 1 / limit:
                         row["kind"] = "improved"
@@ -401,6 +403,13 @@ class Nightly:
         out += ["## Environment differences from the last nightly", ""]
         out += [f"- {line}" for line in env_lines] or ["- none"]
         out.append("")
+        if getattr(self, "compared", None):
+            out += ["## All compared benchmarks", "", "| benchmark | before | after | ratio | threshold |",
+                    "|---|---|---|---|---|"]
+            for r in self.compared:
+                out.append(f"| {r['name']} | {human(r['before'], r['unit'])} | {human(r['after'], r['unit'])} | "
+                           f"{r['ratio']:.2f} | {r['threshold']:.2f}{'' if r['written'] else '*'} |")
+            out.append("")
         self.report.parent.mkdir(parents=True, exist_ok=True)
         self.report.write_text("\n".join(out))
 
