@@ -47,7 +47,7 @@ class Tiny:
     repeat = 5
     rounds = 1
     warmup_time = 0
-    #: noise of 5 runs of 5 samples on a loaded 2-core machine: sleep overshoots by under 10%
+    #: a 50 ms sleep: scheduling jitter on a loaded 2-core machine stays well under 30%
     threshold = 1.3
 
     def time_work(self):
@@ -91,7 +91,7 @@ def test_nightly_reports_only_the_slow_commit(tmp_path, monkeypatch, mode):
     (repo / "benchmarks" / "bench_tiny.py").write_text(BENCH)
     (repo / "pyproject.toml").write_text(PYPROJECT)
     (repo / ".gitignore").write_text(".asv/\n")
-    first = _commit(repo, 0.02, "baseline")
+    first = _commit(repo, 0.05, "baseline")
 
     night1 = _nightly(repo, home, mode)
     assert night1.returncode == 0, night1.stderr[-3000:] + night1.stdout[-3000:]
@@ -99,8 +99,8 @@ def test_nightly_reports_only_the_slow_commit(tmp_path, monkeypatch, mode):
     assert (state / "last-nightly").read_text().strip() == first
     assert "first nightly" in (state / "regressions.md").read_text()
 
-    second = _commit(repo, 0.021, "5% slower: noise")
-    third = _commit(repo, 0.04, "2x slower")
+    second = _commit(repo, 0.0525, "5% slower: noise")
+    third = _commit(repo, 0.1, "2x slower")
     night2 = _nightly(repo, home, mode)
     report = (state / "regressions.md").read_text()
     assert night2.returncode == 1, night2.stderr[-3000:] + report
@@ -110,7 +110,7 @@ def test_nightly_reports_only_the_slow_commit(tmp_path, monkeypatch, mode):
     assert "bench_tiny.Tiny.time_work" in rows[0]
     assert f"{second[:8]}](https://example.invalid/tiny/commit/{second})..[{third[:8]}]" in rows[0], report
     ratio = float(rows[0].split("|")[5])
-    assert 1.6 < ratio < 2.5, report
+    assert 1.5 < ratio < 2.6, report
     assert "track_calls" not in section and "| bench_tiny.Tiny.track_calls | 3 | 3 | 1.00 | 1.30 |" in report
     # the regression is not accepted: the baseline stays, and the published history has all three commits
     assert (state / "last-nightly").read_text().strip() == first
