@@ -12,7 +12,12 @@ from evalkit.registry import MODELS
 @MODELS.register("timm")
 class TimmAdapter(TorchModuleAdapter):
     """Options: ``name`` (timm model name), ``pretrained`` (from the HF cache, offline),
-    ``checkpoint`` (a local state dict), ``num_classes``, ``preprocess`` (overrides of timm's data config)."""
+    ``checkpoint`` (a local state dict), ``num_classes``, ``preprocess`` (overrides of timm's data config),
+    ``use_train_size`` (resolve the data config at the training input size instead of the test size).
+
+    As timm's ``validate.py`` and its published results tables, the data config is resolved at the
+    model's *test* input size by default (resnet50.a1_in1k: 288 px, crop 1.0, not 224 px, crop 0.95).
+    """
 
     name = "timm"
 
@@ -49,7 +54,8 @@ class TimmAdapter(TorchModuleAdapter):
         super().load(*args, **kwargs)
         from timm.data import resolve_data_config
 
-        self.data_config = resolve_data_config(dict(self.options.get("preprocess", {})), model=self.eager_module)
+        self.data_config = resolve_data_config(dict(self.options.get("preprocess", {})), model=self.eager_module,
+                                               use_test_size=not self.options.get("use_train_size", False))
 
     def transform(self) -> Callable:
         return build_transform(self.data_config)
@@ -57,6 +63,7 @@ class TimmAdapter(TorchModuleAdapter):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["data_config"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.data_config.items()}
+        info["input_size_from"] = "train" if self.options.get("use_train_size", False) else "test"
         if getattr(self, "pretrained_source", None):
             info["weights_source"] = self.pretrained_source
         return info
