@@ -8,8 +8,9 @@ A run's cache is one folder ``<output>/.cache/<run key>/``:
   skipped ids), written atomically; the name carries the sha256 of the file's bytes.
 
 Resuming replays the longest run of verified chunks from chunk 0 into the metrics and computes the
-rest. A chunk whose bytes do not match its checksum (or that does not parse) is deleted and
-recomputed, never trusted. Chunks end on batch boundaries, so the remaining batches are the
+rest. A chunk whose bytes do not match its checksum is never trusted: ``--resume`` names it, moves it
+and the chunks after it into ``set-aside/`` (nothing is deleted) and recomputes them; reading commands
+(``rescore``) only name it. Chunks end on batch boundaries, so the remaining batches are the
 same batches an uninterrupted run makes. Files hold JSON and plain numpy arrays: no pickle (evalkit's own dataclasses are
 rebuilt by name, nothing else).
 """
@@ -73,6 +74,8 @@ class RunCache:
         self._next_chunk = 0
         #: why caching stopped for this run (a prediction type that cannot be stored without pickle)
         self.disabled: str | None = None
+        #: chunks moved to ``set-aside/`` by a resume (corrupt ones, and the ones after them)
+        self.set_aside: list[str] = []
         #: chunks are serialised, hashed and fsynced on one background thread, in order, so the
         #: batch loop does not wait for the disk; a kill loses at most the chunks not yet renamed
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
@@ -94,9 +97,12 @@ class RunCache:
         return cls(folder, meta)
 
     def replay(self) -> Iterator[CachedBatch]:
-        """Batches of the verified chunks 0..k-1; later chunks (after a gap or a bad one) are deleted."""
-        chunks = verified_chunks(self.folder)
-        for index, path in enumerate(chunks):
+        """Batches of the verified chunks 0..k-1; a bad chunk and those after it are set aside, named in ``set_aside``."""
+        scan = scan_chunks(self.folder)
+        for path in self.folder.glob(".chunk-*.tmp"):
+            path.unlink(missing_ok=True)  # the temp file of this run's own write that was killed
+        self.set_aside = scan.set_aside(self.folder)
+        for index, path in enumerate(scan.good):
             for batch in read_chunk(path):
                 yield batch
             self._next_chunk = index + 1
@@ -157,30 +163,58 @@ def read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
-def verified_chunks(folder: Path) -> list[Path]:
-    """Chunks 0, 1, ... whose bytes match their checksum; the first bad or missing one and all after it are removed."""
+@dataclass
+class ChunkScan:
+    """What a cache folder holds: the usable prefix of chunks, and what cannot be used (nothing is touched)."""
+
+    good: list[Path]
+    #: chunk files whose bytes do not match their checksum, or with a name that is not a chunk's
+    corrupt: list[Path]
+    #: intact chunks that come after a missing or corrupt one (unusable: replay needs every batch in order)
+    stranded: list[Path]
+    #: the first chunk index that is missing or corrupt (None: the prefix is everything there is)
+    first_gap: int | None
+
+    def problem(self) -> str:
+        """Which chunk is bad and why, for an error or a warning."""
+        if self.corrupt:
+            return f"{self.corrupt[0].name} is corrupt (its bytes do not match the checksum in its name)"
+        return f"chunk {self.first_gap} is missing"
+
+    def set_aside(self, folder: Path) -> list[str]:
+        """Move the corrupt and stranded chunks to ``folder/set-aside/`` (kept, never deleted); their names."""
+        moved = []
+        if self.corrupt or self.stranded:
+            aside = Path(folder) / "set-aside"
+            aside.mkdir(exist_ok=True)
+            for path in self.corrupt + self.stranded:
+                path.replace(aside / path.name)
+                moved.append(path.name)
+        return moved
+
+
+def scan_chunks(folder: Path) -> ChunkScan:
+    """Chunks 0, 1, ... whose bytes match their checksum, up to the first missing or bad one. Reads only."""
     found: dict[int, list[Path]] = {}
-    for path in Path(folder).glob(".chunk-*.tmp"):
-        path.unlink(missing_ok=True)  # the temp file of a write that was killed
-    for path in Path(folder).glob("chunk-*"):
+    corrupt: list[Path] = []
+    for path in sorted(Path(folder).glob("chunk-*")):
         match = CHUNK.match(path.name)
         if match:
             found.setdefault(int(match.group(1)), []).append(path)
         else:
-            path.unlink(missing_ok=True)
+            corrupt.append(path)
     good: list[Path] = []
     while len(good) in found:
         paths = found.pop(len(good))
         valid = [p for p in paths if _checksum_ok(p)][:1]
-        for path in set(paths) - set(valid):
-            path.unlink(missing_ok=True)
+        corrupt += [p for p in paths if p not in valid]
         if not valid:
             break
         good.append(valid[0])
-    for paths in found.values():
-        for path in paths:
-            path.unlink(missing_ok=True)
-    return good
+    stranded = sorted(p for paths in found.values() for p in paths if _checksum_ok(p))
+    corrupt += sorted(p for paths in found.values() for p in paths if p not in stranded)
+    first_gap = len(good) if corrupt or stranded else None
+    return ChunkScan(good, corrupt, stranded, first_gap)
 
 
 def _checksum_ok(path: Path) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evalkit import shards
-from evalkit.cache import read_chunk, read_meta, verified_chunks
+from evalkit.cache import read_chunk, read_meta, scan_chunks
 from evalkit.environment import describe_environment
 from evalkit.errors import InputError
 from evalkit.registry import DATASETS
@@ -63,15 +63,20 @@ def rescore_caches(folders: Sequence[Path], output_dir: Path | None,
     dataset = DATASETS.get(component["name"])(**component["options"])
     specs = list(metric_specs) if metric_specs else [(n, o) for n, o in meta["metric_specs"]]
     runtime = dataclasses.replace(Runtime(**meta["runtime"]), **({} if ci is None else {"ci": ci}))
+    scans = [scan_chunks(Path(f)) for f in folders]  # reads only: a rescore never deletes or moves a chunk
+    for folder, scan, meta_of in zip(folders, scans, metas):
+        if scan.first_gap is not None or len(scan.good) != meta_of["num_chunks"]:
+            problem = scan.problem() if scan.first_gap is not None else (
+                f"chunk {len(scan.good)} of {meta_of['num_chunks']} is missing")
+            raise InputError(f"{problem}; nothing was changed. Run the suite again with --resume to recompute it",
+                             file=folder)
     metrics = build_metrics(specs, dataset)
-    for folder in folders:
-        for path in verified_chunks(Path(folder)):
+    for scan in scans:
+        for path in scan.good:
             for batch in read_chunk(path):
                 if batch.ids:
                     for metric in metrics:
                         metric.update(batch.predictions, batch.targets, batch.ids)
-    if sum(m["num_chunks"] for m in metas) != sum(len(verified_chunks(Path(f))) for f in folders):
-        raise InputError("a chunk of the cache is missing or corrupt; re-run with --resume to recompute it")
     timings = [m["timing"] for m in metas]
     record = build_record(meta["task"], dataset, meta["model"], metrics, shards.merge_timings(timings),
                           [i for m in metas for i in m["skipped"]], runtime, None, now(),

@@ -66,6 +66,10 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
                 metric.update(cached.predictions, cached.targets, cached.ids)
         skipped.extend(cached.skipped)
         replayed += 1
+    if run_cache is not None and run_cache.set_aside:
+        print(f"evalkit: warning: {run_cache.set_aside[0]} and {len(run_cache.set_aside) - 1} later chunk(s) of the "
+              f"cache could not be used (corrupt, or after a corrupt or missing chunk): moved to "
+              f"{run_cache.folder / 'set-aside'} and recomputed", file=sys.stderr)
     resumed_samples = min(replayed * runtime.batch_size, len(indices))
     indices = indices[resumed_samples:]
     pin = runtime.pin_memory if runtime.pin_memory is not None else device.startswith("cuda")
@@ -93,6 +97,8 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
     timing = timer.summary()
     if run_cache is not None:
         timing["resumed_samples"] = resumed_samples
+        if run_cache.set_aside:
+            timing["cache_set_aside"] = run_cache.set_aside
     return timing, skipped
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from evalkit.cache import decode, encode, read_chunk, verified_chunks
+from evalkit.cache import decode, encode, read_chunk, scan_chunks
 from evalkit.cli import main
 from tests._dist_suite import REPO, TINY, WNIDS, states_of
 from tests.helpers import make_imagefolder
@@ -92,6 +92,29 @@ def test_corrupt_and_partial_chunks_are_recomputed_not_trusted(tmp_path, capsys)
     assert other["timing"]["resumed_samples"] == 0  # another run (limit) has another cache: never mixed
 
 
+def test_a_corrupt_chunk_is_named_and_nothing_is_deleted(tmp_path, capsys):
+    """rescore (a read command) names the bad chunk and changes nothing; --resume keeps it in set-aside/."""
+    suite = image_suite(tmp_path)
+    out = tmp_path / "out"
+    first = run_cli(capsys, suite, "--output-dir", out, "--cache-chunk", 4, "--limit", 20)
+    files = chunks(out)
+    data = bytearray(files[1].read_bytes())
+    data[len(data) // 3] ^= 0x01
+    files[1].write_bytes(bytes(data))
+    before = {p: p.read_bytes() for p in files[0].parent.iterdir()}
+    (cache_dir,) = first["cache_dirs"]
+    assert main(["rescore", cache_dir, "--output-dir", str(tmp_path / "re")]) == 2
+    err = capsys.readouterr().err
+    assert files[1].name in err and "corrupt" in err and "--resume" in err
+    assert {p: p.read_bytes() for p in files[0].parent.iterdir()} == before  # not a byte changed
+    assert not (tmp_path / "re").exists() or not list((tmp_path / "re").iterdir())
+    resumed = run_cli(capsys, suite, "--output-dir", out, "--cache-chunk", 4, "--limit", 20, "--resume")
+    assert resumed["timing"]["resumed_samples"] == 4 and resumed["metrics"] == first["metrics"]
+    aside = files[0].parent / "set-aside"
+    assert sorted(p.name for p in aside.iterdir()) == sorted(p.name for p in files[1:])  # kept, not deleted
+    assert resumed["timing"]["cache_set_aside"][0] == files[1].name
+
+
 def test_rescore_from_the_cache_without_the_model(tmp_path, capsys, monkeypatch):
     import evalkit.models.timm_models as timm_models
 
@@ -121,7 +144,7 @@ def test_the_chunk_codec_keeps_types_without_pickle(tmp_path):
     got = batch.predictions
     assert torch.equal(got["logits"], value["logits"]) and got[7][0].dtype == np.float32 and got[7][1] == b"rle\x00"
     assert got[7][2] == [None, True, "s"] and isinstance(got[7], tuple) and np.array_equal(got["a"], np.arange(4))
-    assert verified_chunks(tmp_path) == [path]
+    assert scan_chunks(tmp_path).good == [path]
     with np.load(path, allow_pickle=False) as npz:  # loads with pickle disabled
         assert all(npz[name].dtype != object for name in npz.files)
     with pytest.raises(TypeError):
