@@ -58,7 +58,9 @@ class Registry(Generic[T]):
 
     def _load_one(self, name: str) -> bool:
         """Import only the built-in module of ``name`` (see ``builtin_names``); whether ``name`` is now known."""
-        if name not in self._entries and not self._loaded and name in self._builtin_names:
+        if self._loaded or name not in self._builtin_names:
+            return False  # names outside the table keep the old rule: the first lookup imports everything
+        if name not in self._entries:
             importlib.import_module(self._builtin_names[name])
         return name in self._entries
 
@@ -98,11 +100,15 @@ BUILTIN_METRICS = {
     "analogy": "evalkit.metrics.analogy", "bleu": "evalkit.metrics.bleu", "chrf": "evalkit.metrics.bleu",
     "ter": "evalkit.metrics.bleu", "cider": "evalkit.metrics.cider", "coco-bbox": "evalkit.metrics.coco",
     "coco-segm": "evalkit.metrics.coco", "topk": "evalkit.metrics.topk", "vqa": "evalkit.metrics.vqa",
+    "fid": "evalkit.metrics.fid", "kid": "evalkit.metrics.kid", "isc": "evalkit.metrics.isc",
+    "precision-recall": "evalkit.metrics.prc",
 }
 BUILTIN_SCORERS = {
     "analogy": "evalkit.scoring.analogy", "bleu": "evalkit.scoring.bleu", "cider": "evalkit.scoring.cider",
     "coco-bbox": "evalkit.scoring.coco", "coco-segm": "evalkit.scoring.coco", "topk": "evalkit.scoring.topk",
     "vqa": "evalkit.scoring.vqa",
+    "fid": "evalkit.scoring.generation", "kid": "evalkit.scoring.generation", "isc": "evalkit.scoring.generation",
+    "precision-recall": "evalkit.scoring.generation",
 }
 
 MODELS: Registry = Registry("model adapter", "evalkit.models", ("evalkit.models",))

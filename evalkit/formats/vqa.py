@@ -110,7 +110,18 @@ def check_annotations(records: Sequence[Any], path: Path | str | None = None) ->
 def load_annotations(path: str | Path) -> list[dict[str, Any]]:
     """The ``annotations`` of an official annotation file, checked, in file order (the official order)."""
     records = _list_in(read_json(path), "annotations", path)
-    qids = check_annotations(records, path).question_ids
+    _check_unique(check_annotations(records, path).question_ids, path)
+    return records
+
+
+def load_annotation_columns(path: str | Path) -> AnnotationColumns:
+    """:func:`load_annotations` as the columns that scoring reads (each field extracted once)."""
+    columns = check_annotations(_list_in(read_json(path), "annotations", path), path)
+    _check_unique(columns.question_ids, path)
+    return columns
+
+
+def _check_unique(qids: Sequence[int], path: str | Path) -> None:
     if len(set(qids)) != len(qids):
         seen: dict[int, int] = {}
         for index, qid in enumerate(qids):
@@ -118,7 +129,6 @@ def load_annotations(path: str | Path) -> list[dict[str, Any]]:
                 raise InputError(f"question_id {qid} is annotated twice (records {seen[qid]} and {index})",
                                  file=path, record=index, field="question_id")
             seen[qid] = index
-    return records
 
 
 def load_questions(path: str | Path) -> dict[int, dict[str, Any]]:

@@ -25,25 +25,26 @@ class VQAScorer(Scorer):
                             help="score only the questions that have a result (default: a missing result is an error)")
 
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
+        from evalkit.formats.vqa import align_question_ids, load_annotation_columns, load_questions, load_results
         from evalkit.metrics.vqa import VQAAccuracy
-        from evalkit.formats.vqa import align_results, load_annotations, load_questions, load_results
 
-        annotations = load_annotations(args.annotations)
+        columns = load_annotation_columns(args.annotations)  # read and checked once, field by field
         if getattr(args, "questions", None):
             questions = load_questions(args.questions)
-            absent = [r["question_id"] for r in annotations if r["question_id"] not in questions]
+            absent = [qid for qid in columns.question_ids if qid not in questions]
             if absent:
                 raise InputError(f"{len(absent)} annotated questions are not in the questions file, first "
                                  f"question_id {absent[0]} (do the two files belong to the same split?)",
                                  file=args.questions, record=f"question_id {absent[0]}")
-        records, answers = align_results(annotations, load_results(args.pred), bool(getattr(args, "subset", False)),
-                                         args.pred)
+            del questions
+        rows, answers = align_question_ids(columns.question_ids, load_results(args.pred),
+                                           bool(getattr(args, "subset", False)), args.pred)
         metric = VQAAccuracy()
-        metric.add_records(records, answers, file=args.annotations)
+        metric.add_columns(columns.take(rows), answers, file=args.annotations)
         result = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=getattr(args, "n_resamples", 1000),
                                 seed=getattr(args, "seed", 12345))
         result["official"] = metric.official_accuracy()
         result["num_questions"] = metric.num_samples()
-        result["num_annotated"] = len(annotations)
+        result["num_annotated"] = len(columns.question_ids)
         result["metric_signature"] = str(metric.signature())
         return result
