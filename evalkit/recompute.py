@@ -28,8 +28,11 @@ def merge_part_files(paths: Sequence[Path], output_dir: Path) -> list[RunResult]
             raise InputError(f"the data set at {run['dataset']['root']} changed since the shards ran "
                              "(its sample ids differ)", field="dataset.fingerprint")
         specs = [(name, options) for name, options in run["metric_specs"]]
-        metrics = shards.merge_metrics(lambda: build_metrics(specs, dataset), parts)
         runtime = Runtime(**run["runtime"])
+        ids = dataset.sample_ids()
+        for part in parts:
+            shards.check_shard_samples(part, [ids[i] for i in dataset.select(runtime.limit, tuple(part["shard"]))])
+        metrics = shards.merge_metrics(lambda: build_metrics(specs, dataset), parts)
         record = build_record(run["task"], dataset, run["model"], metrics,
                               shards.merge_timings([p["timing"] for p in parts]),
                               [i for p in parts for i in p["skipped"]], runtime, None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -84,6 +85,7 @@ def save_run(output_dir: Path, stem: str, record: dict[str, Any], per_sample: di
     if state is not None:
         record["state_file"] = f"{stem}.state.json.gz"
         payload = json.dumps(_finite(state)).encode("utf-8")
+        record["state_sha256"] = hashlib.sha256(payload).hexdigest()
         write_atomic(output_dir / record["state_file"], lambda f: f.write(gzip.compress(payload, mtime=0)),
                      binary=True)
     return write_json_atomic(output_dir / f"{stem}.json", record)
@@ -112,4 +114,19 @@ def load_state(record_path: Path, record: dict[str, Any]) -> dict[str, Any]:
     if not name:
         raise InputError("record has no saved metric state", file=record_path, field="state_file")
     state_path = Path(record_path).parent / Path(name).name
-    return json.loads(gzip.decompress(state_path.read_bytes()))
+    return read_state_file(state_path, record.get("state_sha256"))
+
+
+def read_state_file(path: Path, sha256: str | None) -> Any:
+    """A record's metric states, checked against the checksum its record holds (records from format 2 on)."""
+    try:
+        payload = gzip.decompress(Path(path).read_bytes())
+    except (OSError, EOFError) as err:
+        raise InputError(f"not a readable gzip metric state file: {err}", file=path) from None
+    if sha256 is not None and hashlib.sha256(payload).hexdigest() != sha256:
+        raise InputError("its content does not match the checksum in its record (edited or damaged since the run)",
+                         file=path, field="state_sha256")
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"not JSON: {err}", file=path) from None

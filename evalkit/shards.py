@@ -7,6 +7,7 @@ shard order gives exactly the metrics of one process that saw every sample.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -15,7 +16,7 @@ from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.records import safe_name, write_atomic
 
-PART_SCHEMA = "evalkit.part/1"
+PART_SCHEMA = "evalkit.part/2"
 Part = dict[str, Any]
 
 
@@ -82,9 +83,18 @@ def part_file_name(suite: str, evaluation: str, model: str, shard: tuple[int, in
     return "__".join(safe_name(p) for p in (suite, evaluation, model)) + f"__shard-{index}-of-{count}.part.json.gz"
 
 
+def content_sha256(data: dict[str, Any]) -> str:
+    """sha256 of a JSON object's canonical form, without its own ``sha256`` field."""
+    body = {k: v for k, v in data.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
 def write_part(path: Path, part: Part) -> Path:
-    """A partial state file: JSON (NaN kept, so states round-trip exactly), gzip, written atomically."""
-    payload = gzip.compress(json.dumps({"schema": PART_SCHEMA, **part}).encode("utf-8"), mtime=0)
+    """A partial state file: JSON (NaN kept, so states round-trip exactly) with a checksum of its content, gzip,
+    written atomically."""
+    data = {"schema": PART_SCHEMA, **part}
+    data["sha256"] = content_sha256(data)
+    payload = gzip.compress(json.dumps(data).encode("utf-8"), mtime=0)
     return write_atomic(path, lambda f: f.write(payload), binary=True)
 
 
@@ -95,9 +105,12 @@ def read_part(path: Path) -> Part:
         raise InputError(f"not a readable partial state file: {err}", file=path) from None
     if not isinstance(data, dict) or data.get("schema") != PART_SCHEMA:
         raise InputError(f"not an evalkit partial state file (schema {PART_SCHEMA!r})", file=path, field="schema")
-    for key in ("shard", "run", "states", "timing", "skipped"):
+    for key in ("shard", "run", "states", "timing", "skipped", "sha256"):
         if key not in data:
             raise InputError("partial state file is incomplete", file=path, field=key)
+    if data["sha256"] != content_sha256(data):
+        raise InputError("its content does not match its checksum: the file was edited or damaged since "
+                         "'evalkit run --shard' wrote it; run that shard again", file=path, field="sha256")
     return data
 
 
@@ -117,6 +130,7 @@ def group_parts(paths: Sequence[Path]) -> list[list[Part]]:
         if index in groups.setdefault(key, {}):
             raise InputError(f"shard {index}/{count} given twice (also {groups[key][index][0]})",
                              file=path, field="shard")
+        part["_file"] = str(path)
         groups[key][index] = (path, part)
     out = []
     for key, shards in groups.items():
@@ -125,5 +139,27 @@ def group_parts(paths: Sequence[Path]) -> list[list[Part]]:
             run = next(iter(shards.values()))[1]["run"]
             raise InputError(f"{run['suite'].get('evaluation')}/{run['model']['name']}: shards "
                              f"{', '.join(f'{i}/{counts[key]}' for i in missing)} are missing")
-        out.append([shards[i][1] for i in range(counts[key])])
+        group = [shards[i][1] for i in range(counts[key])]
+        for part in group[1:]:
+            for field in ("metric_specs", "runtime", "dataset_component", "task"):
+                if part["run"].get(field) != group[0]["run"].get(field):
+                    raise InputError(f"shard {part['shard'][0]}/{part['shard'][1]} was run with another {field} than "
+                                     f"shard 0 ({group[0]['_file']})", file=part["_file"], field=f"run.{field}")
+        out.append(group)
     return out
+
+
+def check_shard_samples(part: Part, expected_ids: Sequence[str]) -> None:
+    """The part's samples are its shard's samples, in order, less the ones it skipped as unreadable."""
+    states = part["states"]
+    held = list(states[0]["state"]["ids"]) if states and isinstance(states[0], dict) and "state" in states[0] else []
+    position = {sample_id: i for i, sample_id in enumerate(expected_ids)}
+    places = [position.get(str(sample_id), -1) for sample_id in held]
+    index, count = part["shard"]
+    if -1 in places or places != sorted(set(places)) or len(expected_ids) - len(held) != part["run"]["dataset"].get(
+            "num_skipped", 0):
+        stray = next((held[i] for i, p in enumerate(places) if p == -1), None)
+        what = f"sample {stray!r} is not in shard {index}/{count}" if stray is not None else (
+            f"it holds {len(held)} of the shard's {len(expected_ids)} samples")
+        raise InputError(f"its samples are not those of shard {index}/{count} of this data set: {what}",
+                         file=part["_file"], field="states")

@@ -46,7 +46,7 @@ def test_merged_shards_equal_a_single_run_for_every_metric(runs, tmp_path):
 def test_partial_files_are_gzip_json_with_each_shard(runs):
     _, reference, parts = runs
     part = read_part(parts[0])
-    assert part["schema"] == "evalkit.part/1" and part["shard"][1] == 3
+    assert part["schema"] == "evalkit.part/2" and part["shard"][1] == 3
     assert part["run"]["suite"]["evaluation"] in reference and isinstance(part["states"], list)
 
 
@@ -65,6 +65,59 @@ def test_merge_cli_and_its_errors(runs, tmp_path, capsys):
     assert main(["merge", str(junk), "--output-dir", str(tmp_path / "x")]) == 2
     assert "junk.part.json.gz" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def _rewrite_part(path: Path, edit, keep_checksum: bool = True) -> None:
+    """Edit a part file's JSON as a careless or hostile user would, keeping it valid gzip JSON."""
+    import gzip
+
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    edit(data)
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+
+
+def test_merge_refuses_tampered_and_mismatched_parts_naming_the_file(runs, tmp_path, capsys):
+    import shutil
+
+    from evalkit.metrics.state import decode_array, encode_array
+
+    _, _, parts = runs
+    images = sorted(p for p in parts if "__images__" in p.name)
+    copies = [Path(shutil.copy(p, tmp_path / p.name)) for p in images]
+
+    def flip_a_hit(data):  # one sample's top-1 hit edited: the score would change
+        column = data["states"][0]["state"]["columns"]["correct1"]
+        values = decode_array(column)
+        values[0] = not values[0]
+        data["states"][0]["state"]["columns"]["correct1"] = encode_array(values)
+
+    _rewrite_part(copies[1], flip_a_hit)
+    assert main(["merge", *map(str, copies), "--output-dir", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert copies[1].name in err and "checksum" in err and not (tmp_path / "x").exists()
+
+    from evalkit.shards import content_sha256
+
+    def other_runtime(data):  # re-signed, but run with another batch size than the other shards
+        data["run"]["runtime"]["batch_size"] = 3
+        data["sha256"] = content_sha256(data)
+
+    copies[1].write_bytes(images[1].read_bytes())
+    _rewrite_part(copies[2], other_runtime)
+    assert main(["merge", *map(str, copies), "--output-dir", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert copies[2].name in err and "run.runtime" in err
+
+    def swapped_samples(data):  # re-signed, but holding another shard's samples
+        other = json.loads(__import__("gzip").decompress(images[0].read_bytes()))
+        data["states"] = other["states"]
+        data["sha256"] = content_sha256(data)
+
+    copies[2].write_bytes(images[2].read_bytes())
+    _rewrite_part(copies[1], swapped_samples)
+    assert main(["merge", *map(str, copies), "--output-dir", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert copies[1].name in err and "not those of shard 1/3" in err and not (tmp_path / "x").exists()
 
 
 def test_cli_shard_writes_one_part(tmp_path, capsys):

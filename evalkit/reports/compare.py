@@ -5,15 +5,14 @@ so the test needs neither the models nor the data.
 """
 from __future__ import annotations
 
-import gzip
 import itertools
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from evalkit.errors import EvalkitError, InputError
+from evalkit.records import read_state_file
 from evalkit.metrics.base import Metric
 from evalkit.metrics.state import STATE_FORMAT
 from evalkit.registry import METRICS
@@ -67,7 +66,7 @@ def _metric_for(run: dict[str, Any], key: str) -> Metric:
     """The run's metric whose record keys include ``key``, rebuilt from its saved state with its own options."""
     if not isinstance(run.get("state_file"), str):  # missing values are NaN in a frame
         raise NotComparable("its record has no state_file (older evalkit); re-run it to enable paired tests")
-    states = _load_states(run["state_file"])
+    states = _load_states(run["state_file"], run.get("state_sha256"))
     listed = run.get("metric_names")
     names = [n for n in (listed if isinstance(listed, str) else "").split(",") if n] or list(states)
     for name in names:
@@ -87,14 +86,10 @@ def _metric_for(run: dict[str, Any], key: str) -> Metric:
     raise NotComparable(f"no metric state in {run['state_file']} produces {key!r}")
 
 
-def _load_states(path: str) -> dict[str, Any]:
-    try:
-        with gzip.open(Path(path), "rt", encoding="utf-8") as handle:
-            states = json.load(handle)
-    except FileNotFoundError:
-        raise NotComparable(f"state file {path} is missing") from None
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not a gzip JSON metric state file: {exc}", file=path) from None
+def _load_states(path: str, sha256: Any = None) -> dict[str, Any]:
+    if not Path(path).is_file():
+        raise NotComparable(f"state file {path} is missing")
+    states = read_state_file(Path(path), sha256 if isinstance(sha256, str) else None)
     if not isinstance(states, dict):
         raise InputError("must hold an object {metric name: state}", file=path)
     return states

@@ -28,7 +28,7 @@ COLUMNS = [
     "signature", "main_metric", "higher_is_better", "is_main", "throughput", "latency_ms_mean", "latency_ms_p50",
     "latency_ms_p99", "peak_gpu_memory_bytes", "peak_host_rss_bytes", "peak_memory_bytes", "device",
     "precision", "batch_size", "started_at", "evalkit_version", "git_commit", "python", "torch", "gpu",
-    "hostname", "state_file", "metric_names", "notes",
+    "hostname", "state_file", "state_sha256", "metric_names", "notes",
 ]
 
 
@@ -171,6 +171,7 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
         "gpu": env.get("gpu"),
         "hostname": env.get("hostname"),
         "state_file": str(file.parent / state_file) if isinstance(state_file, str) else None,
+        "state_sha256": record.get("state_sha256"),
         "metric_names": ",".join(record.get("metric_names") or []),
         "notes": "; ".join(str(n) for n in record.get("notes") or []),
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.datasets.analogy import AnalogyQuestions
 from evalkit.errors import InputError
 from evalkit.registry import DATASETS, TASKS

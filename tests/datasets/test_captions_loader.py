@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.datasets.captions import CocoCaptions, read_references, read_results
 from evalkit.errors import InputError, MissingResourceError
 from tests.helpers import write_image

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.datasets.coco import CocoInstances, ImagesWithSizes
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.registry import DATASETS

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sacrebleu.utils import smart_open
 
-from conftest import REPO, shared_file
+from tests.conftest import REPO, shared_file
 from evalkit.datasets.translation import TranslationDataset, read_lines
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.models.predictions import PredictionsFile

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.models.predictions import PREDICTION_FORMATS
 from evalkit.registry import DATASETS, METRICS, MODELS, TASKS

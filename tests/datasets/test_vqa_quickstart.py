@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from conftest import REPO
+from tests.conftest import REPO
 from evalkit.cli import main
 from evalkit.suite import load_suite
 from tests.metrics import _vqa_reference as ref

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.api import analogy_accuracy
 from evalkit.datasets.analogy import AnalogyQuestions
 from evalkit.errors import InputError

@@ -11,7 +11,7 @@ import sacrebleu
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.datasets.translation import read_lines
 from evalkit.errors import InputError
 from evalkit.metrics.bleu import BLEUMetric, CHRFMetric, TERMetric, bleu, chrf, ter

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import PairedTest
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.datasets.translation import read_lines
 from evalkit.metrics.bleu import BLEUMetric, CHRFMetric, TERMetric
 

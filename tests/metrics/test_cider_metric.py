@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.metrics.cider import CiderD, cider_d
 
 pycocoevalcap = pytest.importorskip("pycocoevalcap")

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.conftest import REPO
 
 
 @pytest.mark.slow

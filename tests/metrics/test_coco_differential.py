@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from _coco_cases import make_case, relabel_copies
+from tests.metrics._coco_cases import make_case, relabel_copies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shared_file
+from tests.conftest import shared_file
 
 from evalkit.errors import InputError
 from evalkit.metrics._coco.summary import STAT_KEYS

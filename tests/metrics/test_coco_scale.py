@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import REPO
+from tests.conftest import REPO
 
 from evalkit.metrics._coco.reference import run_cocoeval
 from evalkit.metrics._coco.groundtruth import load_json

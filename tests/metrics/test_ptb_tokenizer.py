@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.metrics.ptb_tokenizer import ABBREVIATIONS, SPLIT_WORDS, tokenize, tokenize_java
 
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="java not installed")

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import _vqa_reference as ref
-from _vqa_strategies import TOKENS, answer_text, questions
-from conftest import shared_file
+from tests.metrics._vqa_strategies import TOKENS, answer_text, questions
+from tests.conftest import shared_file
 from evalkit.metrics.vqa import VQAAccuracy, vqa_accuracy, vqa_metric
 from evalkit.metrics.vqa_engine import answer_table, question_accuracies
 from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answer

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tests.conftest import REPO
 
 import _vqa_reference as ref
 from evalkit.metrics.vqa import vqa_metric

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from _cocoeval_stats import cocoeval_stats
-from conftest import shared_file
+from tests.models._cocoeval_stats import cocoeval_stats
+from tests.conftest import shared_file
 from evalkit.datasets.coco import CocoInstances
 from evalkit.errors import InputError
 from evalkit.registry import MODELS

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from _cocoeval_stats import cocoeval_stats
-from _tiny_maskrcnn import tiny_maskrcnn
+from tests.models._cocoeval_stats import cocoeval_stats
+from tests.models._tiny_maskrcnn import tiny_maskrcnn
 from evalkit.datasets.coco import CocoInstances
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.models.detection_postprocess import detections_to_coco, parse_label_map

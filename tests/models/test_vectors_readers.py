@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from tests.conftest import shared_file
 from evalkit.datasets.base import Batch
 from evalkit.errors import InputError
 from evalkit.registry import MODELS

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from recordgen import RecordFactory
+from tests.reports.recordgen import RecordFactory
 
 from evalkit.reports.report import write_report
 

@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 import pytest
-from recordgen import RecordFactory
+from tests.reports.recordgen import RecordFactory
 
 from evalkit.errors import InputError
 from evalkit.registry import TASKS

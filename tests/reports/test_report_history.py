@@ -6,7 +6,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
-from recordgen import RecordFactory
+from tests.reports.recordgen import RecordFactory
 
 from evalkit.errors import InputError
 from evalkit.reports import plots, years

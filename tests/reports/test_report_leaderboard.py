@@ -6,7 +6,7 @@ import re
 import warnings
 
 import pytest
-from recordgen import RecordFactory, topk_metric
+from tests.reports.recordgen import RecordFactory, topk_metric
 
 from evalkit.reports.compare import paired_comparisons
 from evalkit.reports.frames import load_records

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from recordgen import RecordFactory
+from tests.reports.recordgen import RecordFactory
 
 from evalkit.errors import InputError
 from evalkit.reports import plots, years

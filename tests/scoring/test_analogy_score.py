@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, shared_file
+from tests.conftest import REPO, shared_file
 from evalkit.errors import InputError
 from evalkit.registry import SCORERS
 

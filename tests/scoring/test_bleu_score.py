@@ -13,7 +13,7 @@ import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.significance import PairedTest
 
-from conftest import REPO, shared_file
+from tests.conftest import REPO, shared_file
 from evalkit.datasets.translation import read_lines
 from evalkit.errors import InputError
 from evalkit.registry import SCORERS

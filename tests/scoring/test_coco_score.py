@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, shared_file
+from tests.conftest import REPO, shared_file
 
 from evalkit.errors import InputError
 from evalkit.metrics._coco.reference import reference_stats
