@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import _vqa_reference as ref
+from tests.metrics import _vqa_reference as ref
 from tests.metrics._vqa_strategies import TOKENS, answer_text, questions
 from tests.conftest import shared_file
 from evalkit.metrics.vqa import VQAAccuracy, vqa_accuracy, vqa_metric

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import REPO
 
-import _vqa_reference as ref
+from tests.metrics import _vqa_reference as ref
 from evalkit.metrics.vqa import vqa_metric
 
 
