@@ -55,6 +55,24 @@ def main(argv=None) -> int:
     (tmp / "asv.conf.json").write_text(json.dumps(conf))
     subprocess.run([sys.executable, "-m", "asv", "machine", "--config", str(tmp / "asv.conf.json"), "--machine",
                     "noise", "--yes"], check=True, capture_output=True)
+    try:
+        series = _measure(args, tmp, commit, env)
+    finally:
+        git(repo, "worktree", "remove", "--force", str(tree))
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{'benchmark':60} {'n':>2} {'min':>10} {'median':>10} {'max':>10} {'spread':>7} {'threshold':>9}")
+    out = {}
+    for name, values in sorted(series.items()):
+        spread = max(values) / min(values)
+        out[name] = {"values": values, "spread": spread, "threshold": suggested_threshold(spread)}
+        print(f"{name:60} {len(values):2d} {min(values):10.4g} {statistics.median(values):10.4g} "
+              f"{max(values):10.4g} {spread:7.3f} {suggested_threshold(spread):9.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+def _measure(args, tmp: Path, commit: str, env: dict) -> dict[str, list[float]]:
     series: dict[str, list[float]] = {}
     for run in range(args.runs):
         cmd = [sys.executable, "-m", "asv", "run", "--config", str(tmp / "asv.conf.json"), "-E",
@@ -67,18 +85,7 @@ def main(argv=None) -> int:
             if value is not None and not math.isnan(value):
                 series.setdefault(name, []).append(value)
         print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
-    print(f"{'benchmark':60} {'n':>2} {'min':>10} {'median':>10} {'max':>10} {'spread':>7} {'threshold':>9}")
-    out = {}
-    for name, values in sorted(series.items()):
-        spread = max(values) / min(values)
-        out[name] = {"values": values, "spread": spread, "threshold": suggested_threshold(spread)}
-        print(f"{name:60} {len(values):2d} {min(values):10.4g} {statistics.median(values):10.4g} "
-              f"{max(values):10.4g} {spread:7.3f} {suggested_threshold(spread):9.2f}")
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=1))
-    git(repo, "worktree", "remove", "--force", str(tree))
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return series
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def _commit(repo: Path, delay: float, message: str) -> str:
 
 def _nightly(repo: Path, home: Path, mode: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, HOME=str(home), NIGHTLY_REPO=str(repo), NIGHTLY_PYTHON=sys.executable,
-               NIGHTLY_MACHINE="tiny-box", NIGHTLY_CPUS="0", PYTHONPATH="")
+               NIGHTLY_MACHINE="tiny-box", NIGHTLY_CPUS=str(min(os.sched_getaffinity(0))), PYTHONPATH="")
     return subprocess.run(["bash", str(NIGHTLY), "--env", mode], env=env, capture_output=True, text=True,
                           timeout=900)
 
