@@ -118,6 +118,9 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
     "coco-bbox": _coco("bbox"),
     "plugin-mae": _plugin_mae,  # the third-party plugin of tests/plugin_package, installed by conftest
 }
+from tests.generation.generation_examples import generation_examples  # noqa: E402 - fid, kid, isc, precision-recall
+
+EXAMPLES.update(generation_examples(Example))
 
 
 def filled(name: str, example: Example, samples: list[tuple[Any, Any, str]] | None = None,

@@ -1,0 +1,36 @@
+"""Shared feature extractors for the image-generation metrics (and later style transfer).
+
+Below datasets, models and metrics: FID-Inception (pytorch-fid's network, with the preprocessing of
+pytorch-fid, clean-fid or torch-fidelity), weights looked up in local files only, statistics files,
+the Fréchet distance, and the reference-set feature cache.
+
+Importing this package is cheap (no torch); the network lives in :mod:`evalkit.features.inception`.
+"""
+from __future__ import annotations
+
+#: preprocessing modes of the FID-Inception extractor: the tool each reproduces
+MODES = {"pytorch-fid": "pytorch-fid", "clean": "clean-fid", "tf": "torch-fidelity"}
+#: pytorch-fid's ``--dims`` → the layer whose (spatially averaged) output is the feature
+DIMS = {64: "64", 192: "192", 768: "768", 2048: "2048"}
+
+
+def feature_key(extractor: str, mode: str, layer: str) -> str:
+    """The name of one feature in a generation prediction: ``inception/pytorch-fid:2048``."""
+    return f"{extractor}/{mode}:{layer}"
+
+
+def check_mode(mode: str) -> str:
+    from evalkit.errors import InputError
+
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}; one of {', '.join(MODES)}", field="mode")
+    return mode
+
+
+def check_dims(dims: int) -> str:
+    from evalkit.errors import InputError
+
+    if dims not in DIMS:
+        raise InputError(f"dims must be one of {', '.join(map(str, DIMS))} (pytorch-fid's --dims), got {dims!r}",
+                         field="dims")
+    return DIMS[dims]

@@ -1,0 +1,148 @@
+"""Feature extraction: decode and resize in DataLoader workers, batched forward passes on the device."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.features import feature_key
+from evalkit.features.images import ImageSet
+from evalkit.features.preprocess import Preprocess, decode_rgb
+from evalkit.features.weights import ResolvedWeights, resolve_weights
+
+
+class Extractor:
+    """FID-Inception on a device, for one or more preprocessing modes and layers."""
+
+    name = "inception"
+
+    def __init__(self, modes: Sequence[str] = ("pytorch-fid",), layers: Sequence[str] = ("2048",),
+                 weights_file: str | None = None, device: str = "cpu"):
+        self.modes = tuple(dict.fromkeys(modes))
+        self.layers = tuple(dict.fromkeys(layers))
+        self.weights: ResolvedWeights = resolve_weights("fid-inception", weights_file)
+        self.device = device
+        self._network: Any = None
+
+    @property
+    def random_or_unofficial(self) -> bool:
+        return not self.weights.official
+
+    def signature(self, mode: str) -> str:
+        """What determines the features of ``mode``: the network, its weights and the preprocessing."""
+        flag = "" if self.weights.official else "(unofficial)"
+        return f"fid-inception|weights:sha256:{self.weights.sha256[:16]}{flag}|preprocess:{mode}"
+
+    def keys(self) -> list[str]:
+        return [feature_key(self.name, mode, layer) for mode in self.modes for layer in self.layers]
+
+    def network(self) -> Any:
+        if self._network is None:
+            from evalkit.features.inception import build_fid_inception
+            from evalkit.features.weights import load_state_dict
+
+            self._network = build_fid_inception(load_state_dict(self.weights)).to(self.device)
+        return self._network
+
+    def preprocess(self) -> Preprocess:
+        return Preprocess(self.modes)
+
+    def features(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
+        """``{mode: N×3×299×299 tensor}`` → ``{feature key: N×D float32 array}``."""
+        import torch
+
+        network = self.network()
+        out = {}
+        with torch.inference_mode():
+            for mode in self.modes:
+                x = inputs[mode].to(self.device, non_blocking=True)
+                for layer, values in network(x, self.layers).items():
+                    out[feature_key(self.name, mode, layer)] = values.float().cpu().numpy()
+        return out
+
+    def features_of_uint8(self, images: Any) -> dict[str, np.ndarray]:
+        """Features of an NCHW uint8 tensor (generator output), preprocessed on its device."""
+        from evalkit.features.preprocess import normalise_uint8_batch
+
+        return self.features({mode: normalise_uint8_batch(images, mode) for mode in self.modes})
+
+    def describe(self) -> dict[str, Any]:
+        return {"extractor": "fid-inception", "modes": list(self.modes), "layers": list(self.layers),
+                **self.weights.describe(),
+                "signatures": {mode: self.signature(mode) for mode in self.modes}}
+
+
+@dataclass
+class Extracted:
+    """Features of an image set in listing order, with the skipped (corrupt) images."""
+
+    ids: list[str]
+    features: dict[str, np.ndarray]
+    skipped: list[str] = field(default_factory=list)
+
+
+class _Decoded:
+    """A picklable dataset: index → (index, preprocessed tensors) or (index, None) for a skipped image."""
+
+    def __init__(self, images: ImageSet, preprocess: Preprocess, skip_corrupt: bool, indices: Sequence[int]):
+        self.images, self.preprocess, self.skip_corrupt, self.indices = images, preprocess, skip_corrupt, list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[int, Any]:
+        index = self.indices[i]
+        try:
+            rgb = decode_rgb(self.images.open(index))
+        except Exception as err:  # PIL raises many types for broken files
+            if self.skip_corrupt:
+                return index, None
+            raise InputError(f"cannot decode image: {type(err).__name__}: {err}", file=self.images.where(index)) \
+                from None
+        return index, self.preprocess(rgb)
+
+
+def _collate(items: list[tuple[int, Any]]) -> tuple[list[int], list[int], dict[str, Any]]:
+    import torch
+
+    kept = [(i, x) for i, x in items if x is not None]
+    skipped = [i for i, x in items if x is None]
+    stacked = {mode: torch.stack([x[mode] for _, x in kept]) for mode in kept[0][1]} if kept else {}
+    return [i for i, _ in kept], skipped, stacked
+
+
+def decoded_batches(images: ImageSet, preprocess: Preprocess, indices: Sequence[int], batch_size: int = 50,
+                    workers: int = 0, skip_corrupt: bool = False) -> Iterable[tuple[list[int], list[int], dict]]:
+    """Batches of (kept indices, skipped indices, {mode: tensor}) in order, decoded in ``workers`` processes."""
+    import torch.utils.data
+
+    dataset = _Decoded(images, preprocess, skip_corrupt, indices)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
+                                         collate_fn=_collate)
+    yield from loader
+
+
+def extract_image_set(images: ImageSet, extractor: Extractor, batch_size: int = 50, workers: int = 0,
+                      skip_corrupt: bool = False, indices: Sequence[int] | None = None,
+                      progress: bool = False) -> Extracted:
+    """Features of ``images`` (or of ``indices`` of it) for every key of ``extractor``."""
+    from tqdm import tqdm
+
+    indices = range(len(images)) if indices is None else indices
+    chunks: dict[str, list[np.ndarray]] = {key: [] for key in extractor.keys()}
+    ids: list[str] = []
+    skipped: list[str] = []
+    with tqdm(total=len(indices), disable=not progress, file=sys.stderr, unit="image", leave=False) as bar:
+        for kept, dropped, batch in decoded_batches(images, extractor.preprocess(), indices, batch_size, workers,
+                                                    skip_corrupt):
+            if kept:
+                for key, values in extractor.features(batch).items():
+                    chunks[key].append(values)
+            ids.extend(images.names[i] for i in kept)
+            skipped.extend(images.names[i] for i in dropped)
+            bar.update(len(kept) + len(dropped))
+    features = {key: np.concatenate(parts) if parts else np.zeros((0, 0), np.float32) for key, parts in chunks.items()}
+    return Extracted(ids, features, skipped)

@@ -1,0 +1,112 @@
+"""Weights of feature extractors: looked up under the reference tools' own file names, never downloaded.
+
+The SHA-256 of the file is checked against the official prefix (the 8 hex digits in torch hub file
+names). A file whose hash differs is used only when given explicitly (``weights_file:``,
+``--weights-file``); the result then flags the weights as unofficial.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import InputError, MissingResourceError
+
+
+@dataclass(frozen=True)
+class OfficialWeights:
+    name: str
+    #: file names the reference tools save in the torch hub cache, in lookup order
+    filenames: tuple[str, ...]
+    #: first hex digits of the official file's SHA-256
+    sha256_prefix: str
+    url: str
+    tool: str
+
+
+OFFICIAL = {
+    "fid-inception": OfficialWeights(
+        "fid-inception",
+        ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth"),
+        "6726825d",
+        "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
+        "pytorch-fid 0.3.0 / torch-fidelity",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    path: Path
+    sha256: str
+    official: bool
+    explicit: bool
+
+    def describe(self) -> dict[str, Any]:
+        return {"weights_file": str(self.path), "weights_sha256": self.sha256, "official_weights": self.official}
+
+
+def torch_hub_checkpoints() -> Path:
+    """``$TORCH_HOME/hub/checkpoints`` as torch.hub resolves it (without importing torch)."""
+    home = os.environ.get("TORCH_HOME")
+    if not home:
+        home = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "torch")
+    return Path(os.path.expanduser(home)) / "hub" / "checkpoints"
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, computed once per (path, size, mtime) in this process."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+        _HASHES[key] = digest.hexdigest()
+    return _HASHES[key]
+
+
+def resolve_weights(name: str, weights_file: str | Path | None = None) -> ResolvedWeights:
+    """The weights file for extractor ``name``: ``weights_file`` if given, else the torch hub cache."""
+    info = OFFICIAL[name]
+    if weights_file:
+        path = Path(weights_file).expanduser()
+        if not path.is_file():
+            raise MissingResourceError(f"weights file not found: {path.resolve()} (weights_file / --weights-file)")
+        digest = sha256_of(path)
+        return ResolvedWeights(path, digest, digest.startswith(info.sha256_prefix), True)
+    folder = torch_hub_checkpoints()
+    candidates = [folder / filename for filename in info.filenames]
+    for path in candidates:
+        if path.is_file():
+            digest = sha256_of(path)
+            if not digest.startswith(info.sha256_prefix):
+                raise InputError(
+                    f"{path} has SHA-256 {digest[:16]}…, not the official {info.sha256_prefix}…; "
+                    "to use these weights anyway pass the file explicitly (weights_file: / --weights-file), "
+                    "and the results will be flagged as unofficial", file=path)
+            return ResolvedWeights(path, digest, True, False)
+    looked = ", ".join(str(p) for p in candidates)
+    raise MissingResourceError(
+        f"{name} weights not found; looked for {looked}. evalkit never downloads weights: on a machine with "
+        f"network, download {info.url} ({info.tool}'s file) into {folder} (or set TORCH_HOME), "
+        "or pass weights_file: / --weights-file")
+
+
+def load_state_dict(weights: ResolvedWeights) -> dict[str, Any]:
+    """The checkpoint's tensors, read with ``weights_only=True`` (no pickled code)."""
+    import torch
+
+    try:
+        state = torch.load(weights.path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError and friends
+        raise InputError(f"not a loadable weights-only checkpoint: {err}", file=weights.path) from err
+    if not isinstance(state, dict):
+        raise InputError("checkpoint is not a state dict", file=weights.path)
+    return state

@@ -1,0 +1,134 @@
+"""``evalkit score fid|kid|isc|precision-recall --real DIR|ZIP|stats.npz --fake DIR|ZIP``: no model, two image sets."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from evalkit.errors import InputError
+from evalkit.registry import METRICS, SCORERS
+from evalkit.scoring.base import Scorer
+
+
+class GenerationScorer(Scorer):
+    metric: ClassVar[str]
+    needs_real: ClassVar[bool] = True
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--real", type=Path, required=cls.needs_real,
+                            help="reference set: an image folder (recursive), a .zip of images, or a pytorch-fid .npz")
+        parser.add_argument("--fake", type=Path, required=True, help="generated images: a folder or a .zip")
+        parser.add_argument("--mode", choices=("pytorch-fid", "clean", "tf"), default=None,
+                            help="preprocessing: pytorch-fid (bilinear), clean (clean-fid's PIL bicubic), "
+                                 "tf (torch-fidelity's TF bilinear); default: the metric's")
+        if "dims" in METRICS.get(cls.metric).defaults:
+            parser.add_argument("--dims", type=int, choices=(64, 192, 768, 2048), default=2048,
+                                help="FID-Inception block, as pytorch-fid's --dims")
+        parser.add_argument("--weights-file", help="FID-Inception weights (default: the torch hub cache); a file "
+                            "whose SHA-256 is not the official one is used, and flagged, only when given here")
+        parser.add_argument("--save-stats", type=Path, help="also write the reference set's statistics (pytorch-fid "
+                            ".npz: mu, sigma, plus the extractor signature)")
+        parser.add_argument("--batch-size", type=int, default=50)
+        parser.add_argument("--workers", type=int, default=0, help="decode and resize in this many processes")
+        parser.add_argument("--device", default="auto")
+        parser.add_argument("--cache-dir", help="where reference features are cached (default ~/.cache/evalkit)")
+        parser.add_argument("--skip-corrupt", action="store_true", help="skip undecodable images and count them")
+        if cls.metric == "fid":
+            parser.add_argument("--sqrt", choices=("auto", "sqrtm", "eigh"), default="auto",
+                                help="matrix square root: sqrtm is pytorch-fid's; eigh is faster and equal to "
+                                     "float rounding when well conditioned")
+        parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                            help="other metric options (e.g. subset_size=100 for kid), JSON values")
+
+    def options(self, args: argparse.Namespace) -> dict[str, Any]:
+        import json
+
+        options: dict[str, Any] = {}
+        if args.mode:
+            options["mode"] = args.mode
+        if getattr(args, "dims", None) is not None:
+            options["dims"] = args.dims
+        if getattr(args, "sqrt", None):
+            options["sqrt"] = args.sqrt
+        for item in args.option:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise InputError(f"--option needs KEY=VALUE, got {item!r}")
+            try:
+                options[key] = json.loads(value)
+            except ValueError:
+                options[key] = value
+        return options
+
+    def score(self, args: argparse.Namespace) -> dict[str, Any]:
+        from evalkit.features.extract import Extractor, extract_image_set
+        from evalkit.features.frechet import statistics
+        from evalkit.features.images import ImageSet
+        from evalkit.features.reference import is_stats_file, prepare_reference, reference_of, save_stats
+        from evalkit.models.base import resolve_device
+
+        metric = METRICS.get(self.metric)(**self.options(args))
+        mode = metric.options.get("mode", "pytorch-fid")
+        key = metric.feature_key()
+        extractor = Extractor([mode], [metric.layer()], args.weights_file, resolve_device(args.device))
+        warnings = []
+        if not extractor.weights.official:
+            warnings.append(f"unofficial weights: {extractor.weights.path} has SHA-256 {extractor.weights.sha256[:16]}…, "
+                            "not the official file's; these numbers are not comparable to published ones")
+        meta: dict[str, Any] = {}
+        if args.real is not None and (metric.requires_meta or args.save_stats):
+            pointers = prepare_reference(args.real, extractor, [key], args.cache_dir, args.batch_size, args.workers,
+                                         args.skip_corrupt, progress=sys.stderr.isatty())
+            meta["reference"] = pointers
+            if args.save_stats:
+                if is_stats_file(args.real):
+                    ref = reference_of(pointers[key], "stats")
+                    mu, sigma = ref["mu"], ref["sigma"]
+                else:
+                    mu, sigma = statistics(reference_of(pointers[key], "features")["features"])
+                save_stats(args.save_stats, mu, sigma, extractor.signature(mode))
+        metric.bind(meta)
+        extracted = extract_image_set(ImageSet(args.fake), extractor, args.batch_size, args.workers, args.skip_corrupt,
+                                      progress=sys.stderr.isatty())
+        metric.update(extracted.features, None, extracted.ids)
+        result = metric.compute(ci=args.ci, n_resamples=args.n_resamples, seed=args.seed)
+        extras = {k: v for k, v in result.items() if k not in metric.keys and k != "ci"}
+        warnings.extend(extras.pop("fid_warnings", []))
+        for warning in warnings:
+            print(f"evalkit: warning: {warning}", file=sys.stderr)
+        pointer = metric.pointer() or {}
+        out: dict[str, Any] = {k: result[k] for k in metric.keys if k in result}
+        if args.ci:
+            out["ci"] = result["ci"]
+        out.update(num_generated=metric.num_samples(), num_reference=pointer.get("num_samples"),
+                   skipped_corrupt=len(extracted.skipped), weights=extractor.weights.describe(),
+                   random_or_unofficial_weights=not extractor.weights.official, warnings=warnings,
+                   metric_signature=str(metric.signature()))
+        return out
+
+
+@SCORERS.register("fid")
+class FIDScorer(GenerationScorer):
+    name = metric = "fid"
+    help = "FID of generated images against a reference set or statistics (pytorch-fid's numbers; --mode clean/tf)"
+
+
+@SCORERS.register("kid")
+class KIDScorer(GenerationScorer):
+    name = metric = "kid"
+    help = "KID (torch-fidelity's numbers): polynomial-kernel unbiased MMD², 100 subsets of 1,000"
+
+
+@SCORERS.register("isc")
+class ISCScorer(GenerationScorer):
+    name = metric = "isc"
+    needs_real = False
+    help = "Inception Score of generated images (torch-fidelity's numbers, 10 splits)"
+
+
+@SCORERS.register("precision-recall")
+class PRCScorer(GenerationScorer):
+    name = metric = "precision-recall"
+    help = "improved precision and recall, k = 3 (torch-fidelity's prc numbers)"
