@@ -112,6 +112,10 @@ class StridedPerplexity(Metric):
             nll = np.float32(nll + np.float32(mean * weight))
         return {"token_perplexity": float(np.exp(np.float32(nll / np.float32(total))))}
 
+    def per_sample(self) -> dict[str, Any]:
+        """Nothing per document: the units are windows (kept in the state file), not the evaluation's documents."""
+        return {}
+
     def extras(self) -> dict[str, Any]:
         return {"windows": self.num_samples(), "scored_tokens": int(self.column("weight").sum()) if
                 self.num_samples() else 0, **(self._state.shared["window"] or {}),

@@ -336,14 +336,14 @@ class HFCausalLMAdapter(CausalLMAdapter):
         folder, gguf = self.locate()
         trust = bool(self.options["trust_remote_code"])
         kwargs: dict[str, Any] = {"local_files_only": True, "trust_remote_code": trust}
-        if gguf:
-            self.gguf_info = check_gguf(folder / gguf)
-            kwargs["gguf_file"] = gguf
         dtype = _torch_dtype(precision, self.options["dtype"])
-        config = AutoConfig.from_pretrained(folder, **kwargs)
+        source = folder
+        if gguf:
+            source = self.converted_gguf(folder / gguf, kwargs)
+        config = AutoConfig.from_pretrained(source, **kwargs)
         max_length = self.resolve_max_length(config, f"the model config of {folder / (gguf or '')}")
-        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs)
         self.model = model.eval().to(device)
         if compile:
             self.model = torch.compile(self.model)
@@ -351,13 +351,69 @@ class HFCausalLMAdapter(CausalLMAdapter):
         self.weights = folder / gguf if gguf else folder
         self.make_scorer(lambda ids: self.model(ids).logits, tokenizer, max_length)
 
+    def converted_gguf(self, file: Path, kwargs: dict[str, Any]) -> Path:
+        """A folder holding the GGUF file's model as Transformers loads it (dequantised, float32).
+
+        Transformers parses and dequantises a GGUF file on every load (about a minute for 135M parameters on
+        two cores), so the first load saves the result under ``$EVALKIT_CACHE/gguf/<sha256>`` (default
+        ``~/.cache/evalkit``) and later loads read that; ``gguf_cache: false`` always reads the GGUF file.
+        """
+        import os
+        import shutil
+
+        import transformers
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        digest = sha256_file(file)
+        self.gguf_sha256 = digest
+        if self.options.get("gguf_cache", True) is False:
+            self.gguf_info = check_gguf(file)
+            kwargs["gguf_file"] = file.name
+            return file.parent
+        root = Path(os.environ.get("EVALKIT_CACHE") or Path.home() / ".cache" / "evalkit").expanduser()
+        folder = root / "gguf" / f"{digest[:32]}-transformers{transformers.__version__}"
+        if (folder / "evalkit-gguf.json").is_file():
+            import json
+
+            self.gguf_info = json.loads((folder / "evalkit-gguf.json").read_text())
+            return folder
+        self.gguf_info = check_gguf(file)
+        gguf_kwargs = {**kwargs, "gguf_file": file.name}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(file.parent, **gguf_kwargs)
+            model = AutoModelForCausalLM.from_pretrained(file.parent, **gguf_kwargs)
+        except (ValueError, KeyError, NotImplementedError) as err:
+            raise InputError(f"Transformers cannot load this GGUF file: {err}", file=file) from None
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        # the model is marked as GGUF-quantised, which save_pretrained refuses: write its (dequantised) weights
+        from safetensors.torch import save_model
+
+        tmp.mkdir(parents=True)
+        config = model.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        config.save_pretrained(tmp)
+        save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        tokenizer.save_pretrained(tmp)
+        import json
+
+        (tmp / "evalkit-gguf.json").write_text(json.dumps({**self.gguf_info, "gguf_file": str(file.resolve()),
+                                                           "gguf_sha256": digest}))
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process converted it first
+            shutil.rmtree(tmp, ignore_errors=True)
+        return folder
+
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         if self.weights is not None:
             info["weights_file"] = str(self.weights.resolve())
             if self.weights.is_file():
-                info["weights_sha256"] = sha256_file(self.weights)
-                info.update(getattr(self, "gguf_info", {}))
+                info["weights_sha256"] = getattr(self, "gguf_sha256", None) or sha256_file(self.weights)
+                info.update({k: v for k, v in getattr(self, "gguf_info", {}).items() if k in ("architecture",
+                                                                                                "tensor_types")})
         return info
 
 

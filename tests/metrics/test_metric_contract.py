@@ -18,6 +18,7 @@ import pytest
 from evalkit.registry import METRICS
 from evalkit.types import AnalogyAnswer
 from tests.metrics._coco_cases import make_case
+from tests.style._contract import style_examples
 
 
 @dataclass
@@ -106,6 +107,31 @@ def _plugin_mae() -> Example:
     return Example([(float(v) / 2, float(v), f"line-{i}") for i, v in enumerate(values)], changed={"scale": 100.0})
 
 
+def _perplexity() -> Example:
+    from evalkit.lmtypes import DocumentScore
+
+    rng = np.random.default_rng(6)
+    samples = []
+    for i in range(25):
+        text = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(int(rng.integers(0, 4))))
+        tokens = len(text) // 3
+        samples.append((DocumentScore(-float(rng.uniform(1, 4)) * tokens, tokens, max_length=64), text, f"doc{i}"))
+    return Example(samples)
+
+
+def _strided_perplexity() -> Example:
+    from evalkit.lmtypes import DocumentScore, StridedWindows
+
+    rng = np.random.default_rng(7)
+    samples = []
+    for i in range(20):
+        n = 1  # the resampling unit is the window: one per document keeps the example's samples aligned
+        windows = StridedWindows(8, 16, list(range(8 * i, 8 * i + 8 * n, 8)), rng.uniform(1, 5, n).tolist(),
+                                 rng.integers(7, 16, n).tolist())
+        samples.append((DocumentScore(0.0, 0, strided=windows), "", f"doc{i}"))
+    return Example(samples)
+
+
 EXAMPLES: dict[str, Callable[[], Example]] = {
     "topk": _topk,
     "bleu": _translation({"tokenize": "char"}),
@@ -116,11 +142,14 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
     "analogy": _analogy,
     "coco-segm": _coco("segm"),
     "coco-bbox": _coco("bbox"),
+    "perplexity": _perplexity,
+    "strided-perplexity": _strided_perplexity,
     "plugin-mae": _plugin_mae,  # the third-party plugin of tests/plugin_package, installed by conftest
 }
 from tests.generation.generation_examples import generation_examples  # noqa: E402 - fid, kid, isc, precision-recall
 
 EXAMPLES.update(generation_examples(Example))
+EXAMPLES.update(style_examples(Example))  # ssim, lpips, content-loss, style-loss (tests/style/_contract.py)
 
 
 def filled(name: str, example: Example, samples: list[tuple[Any, Any, str]] | None = None,
