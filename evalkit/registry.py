@@ -102,6 +102,8 @@ BUILTIN_METRICS = {
     "coco-segm": "evalkit.metrics.coco", "topk": "evalkit.metrics.topk", "vqa": "evalkit.metrics.vqa",
     "fid": "evalkit.metrics.fid", "kid": "evalkit.metrics.kid", "isc": "evalkit.metrics.isc",
     "precision-recall": "evalkit.metrics.prc",
+    "ssim": "evalkit.metrics.ssim", "lpips": "evalkit.metrics.lpips", "content-loss": "evalkit.metrics.style_losses",
+    "style-loss": "evalkit.metrics.style_losses",
 }
 BUILTIN_SCORERS = {
     "analogy": "evalkit.scoring.analogy", "bleu": "evalkit.scoring.bleu", "cider": "evalkit.scoring.cider",
@@ -109,6 +111,7 @@ BUILTIN_SCORERS = {
     "vqa": "evalkit.scoring.vqa",
     "fid": "evalkit.scoring.generation", "kid": "evalkit.scoring.generation", "isc": "evalkit.scoring.generation",
     "precision-recall": "evalkit.scoring.generation",
+    "style": "evalkit.scoring.style",
 }
 
 MODELS: Registry = Registry("model adapter", "evalkit.models", ("evalkit.models",))

@@ -1,0 +1,86 @@
+"""``lpips``: LPIPS distance (Zhang et al. 2018) of each stylised image to its content image, averaged over pairs.
+
+Identical to the ``lpips`` package, version 0.1: ``lpips.LPIPS(net=...)(im2tensor(stylised), im2tensor(content))``
+with images mapped to [-1, 1] as ``image / 127.5 - 1``. The backbone (AlexNet or VGG-16) is read from
+torchvision's cache file name or ``weights_file`` (never downloaded); the linear heads are the package's own
+weight file (or ``lin_file``). Both files' SHA-256 are in the metric's extras.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from evalkit.errors import InputError
+from evalkit.metrics import Column, Metric
+from evalkit.metrics._style_common import pairs
+from evalkit.registry import METRICS
+
+
+def to_minus_one_one(images: Sequence[np.ndarray]) -> Any:
+    """N×3×H×W float32 tensor of uint8 H×W×3 images, as lpips.im2tensor (float64 maths, then float32)."""
+    import torch
+
+    stacked = np.stack(images).astype(np.float64) / 127.5 - 1.0
+    return torch.from_numpy(np.ascontiguousarray(stacked.transpose(0, 3, 1, 2), dtype=np.float32))
+
+
+@METRICS.register("lpips")
+class LPIPS(Metric):
+    """Mean LPIPS of stylised images against their content images (the ``lpips`` package's numbers)."""
+
+    name = "lpips"
+    state = {"lpips": Column("float64")}
+    keys = ("LPIPS",)
+    main_key = "LPIPS"
+    higher_is_better = False
+    defaults = {"net": "alex", "version": "0.1", "weights_file": None, "lin_file": None, "resize": "bicubic"}
+    neutral_options = {"device": "cpu", "batch_size": 16}
+    reference = "lpips"
+
+    def network(self) -> tuple[Any, dict]:
+        from evalkit.features.lpips_net import load_lpips
+
+        if str(self.options["version"]) != "0.1":
+            raise InputError("only LPIPS version 0.1 is offered (0.0 had a scaling bug)", field="version")
+        return load_lpips(self.options["net"], self.options["weights_file"], self.options["lin_file"],
+                          str(self.options["version"]), self.options["device"])
+
+    def update(self, predictions: Sequence[Any], targets: Sequence[Any], ids: Sequence[Any] | None = None) -> None:
+        import torch
+
+        ids, items = pairs(predictions, targets, ids if ids is not None else self.default_ids(len(predictions)),
+                           self.options["resize"])
+        net, _ = self.network()
+        values = np.empty(len(items), np.float64)
+        by_shape: dict[tuple, list[int]] = {}
+        for i, (stylised, _, _) in enumerate(items):
+            by_shape.setdefault(stylised.shape, []).append(i)
+        step = max(1, int(self.options["batch_size"]))
+        device = self.options["device"]
+        with torch.inference_mode():
+            for indices in by_shape.values():
+                for start in range(0, len(indices), step):
+                    chunk = indices[start:start + step]
+                    x0 = to_minus_one_one([items[i][0] for i in chunk]).to(device)
+                    x1 = to_minus_one_one([items[i][1] for i in chunk]).to(device)
+                    values[chunk] = net(x0, x1).double().cpu().numpy()
+        self.add(ids, lpips=values)
+
+    def score(self) -> dict[str, float]:
+        values = self.column("lpips")
+        return {"LPIPS": float(values.mean()) if len(values) else float("nan")}
+
+    def extras(self) -> dict[str, Any]:
+        """The weight files (path, SHA-256) the numbers come from, when they are on this machine."""
+        from evalkit.errors import MissingResourceError
+        from evalkit.features import torchvision_weights as tw
+        from evalkit.features.lpips_net import NETS, packaged_heads
+
+        o = self.options
+        try:
+            backbone = tw.resolve_weights(NETS[o["net"]][0], o["weights_file"])
+            heads = o["lin_file"] or packaged_heads(o["net"], str(o["version"]))
+        except (MissingResourceError, KeyError):
+            return {}
+        return {"weights": {"backbone": tw.describe(backbone), "heads": tw.describe(heads)}}
