@@ -6,7 +6,8 @@ diagonal is within 1e-3 of zero. ``eigh`` uses the same trace, ``tr √(Σ1Σ2) 
 ``Σ1 = L Lᵀ`` (Cholesky; ``Lᵀ Σ2 L`` is symmetric and similar to ``Σ1Σ2``): one Cholesky, two triangular
 products and one symmetric eigenvalue problem, several times faster than ``sqrtm``, and equal to it to
 float rounding when the covariances are well conditioned. ``auto`` takes ``eigh`` when both sets have
-more samples than dimensions and Σ1 is positive definite, else ``sqrtm``.
+more samples than dimensions and Σ1 is positive definite, else the reference tool's own computation
+(``sqrtm`` for pytorch-fid and clean-fid, ``eigvals`` for torch-fidelity).
 """
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, method: str = "sq
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
                      method: str = "sqrtm", n1: int | None = None, n2: int | None = None,
-                     ) -> tuple[float, dict[str, Any]]:
+                     fallback: str = "sqrtm") -> tuple[float, dict[str, Any]]:
     """``‖μ1−μ2‖² + tr Σ1 + tr Σ2 − 2 tr √(Σ1Σ2)`` and details; ``auto`` picks ``eigh`` when safe."""
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
@@ -84,7 +85,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
         raise InputError(f"statistics of different dimensions: {mu1.shape}/{sigma1.shape} vs {mu2.shape}/{sigma2.shape}")
     if method == "auto":
         dims = mu1.shape[0]
-        method = "sqrtm"
+        method = fallback
         if n1 is not None and n2 is not None and n1 > dims and n2 > dims:
             try:
                 np.linalg.cholesky(sigma1)

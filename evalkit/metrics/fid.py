@@ -42,7 +42,8 @@ class FrechetInceptionDistance(FeatureMetric):
         mean_dtype = "float32" if self.options["mode"] == "tf" else "float64"
         mu, sigma = statistics(features, mean_dtype)
         value, info = frechet_distance(mu, sigma, ref["mu"], ref["sigma"], self.options["sqrt"], n1=len(features),
-                                       n2=ref.get("num_samples"))
+                                       n2=ref.get("num_samples"),
+                                       fallback="eigvals" if self.options["mode"] == "tf" else "sqrtm")
         self._details = info
         return {"FID": value}
 

@@ -36,7 +36,7 @@ class GenerationScorer(Scorer):
         parser.add_argument("--cache-dir", help="where reference features are cached (default ~/.cache/evalkit)")
         parser.add_argument("--skip-corrupt", action="store_true", help="skip undecodable images and count them")
         if cls.metric == "fid":
-            parser.add_argument("--sqrt", choices=("auto", "sqrtm", "eigh"), default="auto",
+            parser.add_argument("--sqrt", choices=("auto", "sqrtm", "eigh", "eigvals"), default="auto",
                                 help="matrix square root: sqrtm is pytorch-fid's; eigh is faster and equal to "
                                      "float rounding when well conditioned")
         parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
