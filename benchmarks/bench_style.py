@@ -1,0 +1,175 @@
+"""Style transfer: evalkit's SSIM and LPIPS against scikit-image and the lpips package, and the gatys adapter's
+step time against a bare PyTorch loop of the same optimisation. Ratios are measured in one process, on the same
+CPU and images (lower is better; 1.0 = as fast as the reference).
+
+Backbones are seeded random networks saved under torchvision's cache names in a temporary TORCH_HOME.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _images(n: int = 16, size: int = 64) -> tuple[list, list]:
+    from tests.style._images import perturbed, smooth_image
+
+    contents = [smooth_image(i, size, size) for i in range(n)]
+    return [perturbed(c, i, 25) for i, c in enumerate(contents)], [(c, smooth_image(99, size, size)) for c in contents]
+
+
+def _ratio(ours, reference, repeat: int = 3) -> float:
+    """Best-of-``repeat`` alternating runs: evalkit's time over the reference's."""
+    best_ours = best_ref = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        ours()
+        t1 = time.perf_counter()
+        reference()
+        t2 = time.perf_counter()
+        best_ours, best_ref = min(best_ours, t1 - t0), min(best_ref, t2 - t1)
+    return best_ours / best_ref
+
+
+class StyleMetrics:
+    timeout = 600
+    threshold = 1.5  # default (not measured with noise.py)
+
+    def setup(self) -> None:
+        from tests.style._weights import save_backbones
+
+        self.home = tempfile.mkdtemp(prefix="bench-style-")
+        save_backbones(self.home, ("alexnet",))
+        os.environ["TORCH_HOME"] = self.home
+        self.stylised, self.targets = _images()
+
+    def _ssim_evalkit(self) -> None:
+        from evalkit.metrics.ssim import SSIM
+
+        SSIM().update(self.stylised, self.targets)
+
+    def _ssim_skimage(self) -> None:
+        from skimage.metrics import structural_similarity
+
+        for s, (c, _) in zip(self.stylised, self.targets):
+            structural_similarity(c, s, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5,
+                                  use_sample_covariance=False)
+
+    def _lpips_evalkit(self) -> None:
+        from evalkit.metrics.lpips import LPIPS
+
+        LPIPS().update(self.stylised, self.targets)
+
+    def _lpips_reference(self) -> None:
+        import lpips
+        import torch
+
+        if not hasattr(self, "_ref"):
+            self._ref = lpips.LPIPS(net="alex", verbose=False)
+        x0 = torch.cat([lpips.im2tensor(s) for s in self.stylised])
+        x1 = torch.cat([lpips.im2tensor(c) for c, _ in self.targets])
+        with torch.no_grad():
+            self._ref(x0, x1)
+
+    def track_time_ratio_ssim_vs_skimage(self) -> float:
+        return _ratio(self._ssim_evalkit, self._ssim_skimage)
+
+    def track_time_ratio_lpips_vs_lpips(self) -> float:
+        self._lpips_evalkit(), self._lpips_reference()  # load both networks first
+        return _ratio(self._lpips_evalkit, self._lpips_reference)
+
+    track_time_ratio_ssim_vs_skimage.unit = "ratio"
+    track_time_ratio_lpips_vs_lpips.unit = "ratio"
+
+
+class GatysStep:
+    """Per-evaluation time of the gatys adapter's L-BFGS vs a bare loop on torchvision's VGG-19 (64 px)."""
+
+    timeout = 600
+    threshold = 1.5  # default (not measured with noise.py)
+    steps = 10
+
+    def setup(self) -> None:
+        import torch
+        import torchvision
+
+        from tests.style._images import smooth_image
+
+        torch.manual_seed(0)
+        self.content, self.style = smooth_image(0, 64, 64), smooth_image(1, 64, 64)
+        from evalkit.models.gatys import GatysAdapter
+
+        self.adapter = GatysAdapter(pretrained=False, image_size=64, steps=self.steps, seed=0)
+        self.adapter.load("cpu")
+        vgg = torchvision.models.vgg19().features[:30].eval().requires_grad_(False)
+        vgg.load_state_dict({k.removeprefix("features."): v for k, v in self.adapter.model.state_dict().items()},
+                            strict=False)
+        self.vgg = vgg
+
+    def _bare(self) -> None:
+        import torch
+
+        def prep(image):
+            x = torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(255).unsqueeze(0)
+            mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+            return x, mean, torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+        style_idx, content_idx = [1, 6, 11, 20, 29], 22  # relu1_1 … relu5_1, relu4_2
+
+        def feats(x):
+            out = {}
+            for i, layer in enumerate(self.vgg):
+                x = layer(x)
+                if i in style_idx or i == content_idx:
+                    out[i] = x.clone() if isinstance(layer, torch.nn.ReLU) else x
+            return out
+
+        def gram(f):
+            b, c, h, w = f.shape
+            f = f.view(b, c, h * w)
+            return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+
+        c, mean, std = prep(self.content)
+        s, _, _ = prep(self.style)
+        with torch.no_grad():
+            ct = feats((c - mean) / std)[content_idx]
+            st = {i: gram(v) for i, v in feats((s - mean) / std).items() if i in style_idx}
+        img = c.clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([img], max_iter=self.steps, max_eval=self.steps)
+        n = [0]
+
+        def closure():
+            opt.zero_grad()
+            f = feats((img - mean) / std)
+            loss = torch.nn.functional.mse_loss(f[content_idx], ct)
+            for i in style_idx:
+                loss = loss + 1e3 / f[i].shape[1] ** 2 * torch.nn.functional.mse_loss(gram(f[i]), st[i])
+            loss.backward()
+            n[0] += 1
+            return loss
+
+        opt.step(closure)
+
+    def _evalkit(self) -> None:
+        self.adapter.stylise(self.content, self.style)
+
+    def track_time_ratio_gatys_step_vs_bare_loop(self) -> float:
+        return _ratio(self._evalkit, self._bare)
+
+    track_time_ratio_gatys_step_vs_bare_loop.unit = "ratio"
+
+
+if __name__ == "__main__":
+    m = StyleMetrics()
+    m.setup()
+    print("ssim / skimage", m.track_time_ratio_ssim_vs_skimage())
+    print("lpips / lpips", m.track_time_ratio_lpips_vs_lpips())
+    g = GatysStep()
+    g.setup()
+    print("gatys step / bare loop", g.track_time_ratio_gatys_step_vs_bare_loop())
