@@ -130,5 +130,7 @@ def test_strided_perplexity_equals_the_guide_loop(arch, kind, stride):
         batch = Batch(corpus.ids[start:start + 2], corpus.docs[start:start + 2], texts[start:start + 2])
         metric.update(adapter.predict(batch), batch.targets, batch.ids)
     # a last window of one token has no label after the shift: the guide's loss is NaN, and so is its result
-    assert metric.compute()["token_perplexity"] == pytest.approx(expected, rel=1e-6, nan_ok=True)
+    # the guide's number is float32: one ulp of its average NLL (~7 here) moves exp() by ~5e-7, and the per-window
+    # means differ from outputs.loss by an ulp or two of reduction order, so 2e-6 is float32's resolution here
+    assert metric.compute()["token_perplexity"] == pytest.approx(expected, rel=2e-6, nan_ok=True)
     assert metric.extras()["stride"] == stride
