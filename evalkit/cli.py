@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evalkit.errors import EvalkitError, InputError
-from evalkit.tables import render_table
+from evalkit.tables import render_table, terminal_safe
 
 
 def _add_run(sub: Any) -> None:
@@ -41,7 +41,53 @@ def _add_run(sub: Any) -> None:
                         "a kill loses at most one chunk")
     p.add_argument("--no-cache", action="store_true",
                    help="do not cache predictions (no --resume, no 'evalkit rescore' for these runs)")
+    p.add_argument("--no-code", action="store_true",
+                   help="refuse a suite with any key that imports or executes code it names (factory, "
+                        "trust_remote_code, allow_pickle); 'evalkit check' lists them")
     p.set_defaults(func=cmd_run)
+
+
+def _add_check(sub: Any) -> None:
+    p = sub.add_parser("check", help="validate a suite and list the code, components and files it would use",
+                       description="Validate a suite without running anything, and list every key that imports or "
+                                   "executes code (factories, trust_remote_code, allow_pickle), every component "
+                                   "with the package it comes from, and every file it names. Exit 2 if invalid.")
+    p.add_argument("suite", type=Path, help="suite YAML file")
+    p.add_argument("--data-root", type=Path, help="base folder for relative dataset paths in the suite")
+    p.add_argument("--json", action="store_true", help="print the listing as JSON")
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from evalkit.suite import load_suite
+    from evalkit.suite_audit import audit
+
+    listing = audit(load_suite(args.suite, data_root=args.data_root))
+    if args.json:
+        json.dump(listing, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    print(f"suite {terminal_safe(listing['suite'])}: valid")
+    print(f"\ncode it would run ({len(listing['code'])}):" if listing["code"] else "\ncode it would run: none")
+    if listing["code"]:
+        print(render_table([{"field": c["field"], "value": c["value"], "effect": c["effect"],
+                             "module file": c.get("module_file")} for c in listing["code"]]))
+    print("\ncomponents:")
+    print(render_table(listing["components"]))
+    print(f"\nfiles ({len(listing['files'])}):")
+    print(render_table(listing["files"]) if listing["files"] else "(none)")
+    return 0
+
+
+def _check_output_dir(path: Path) -> None:
+    """An output folder that cannot be one is bad input, found before anything runs (so nothing is lost)."""
+    import os
+
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path} is a file, not a folder", field="output-dir")
+    if existing is not None and existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write into {existing}", field="output-dir")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -61,13 +107,18 @@ def _run(args: argparse.Namespace) -> int:
     from evalkit.suite import load_suite
 
     suite = load_suite(args.suite, data_root=args.data_root)
+    if args.no_code:
+        from evalkit.suite_audit import refuse_code
+
+        refuse_code(suite)
+    _check_output_dir(args.output_dir)
     overrides = {k: v for k, v in {
         "device": args.device, "precision": args.precision, "batch_size": args.batch_size,
         "workers": args.workers, "limit": args.limit, "ci": args.ci or None,
         "progress": False if args.no_progress else None,
     }.items() if v is not None}
     if any(v is not None and v < 1 for v in (args.limit, args.batch_size, args.cache_chunk)):
-        raise EvalkitError("--limit, --batch-size and --cache-chunk must be positive")
+        raise InputError("--limit, --batch-size and --cache-chunk must be positive")
     suite = dataclasses.replace(suite, evaluations=tuple(
         dataclasses.replace(e, runtime=dataclasses.replace(e.runtime, **overrides)) for e in suite.evaluations))
     if args.model:
@@ -75,17 +126,18 @@ def _run(args: argparse.Namespace) -> int:
             m.name for e in suite.evaluations for m in e.models}
         missing = [m for m in args.model if m not in known]
         if missing:
-            raise EvalkitError(f"--model {missing[0]!r} is not in {args.suite} (models: {', '.join(sorted(known))})")
+            raise InputError(f"--model {missing[0]!r} is not in this suite (models: {', '.join(sorted(known))})",
+                             file=args.suite, field="models")
     shard = parse_shard(args.shard) if args.shard else None
     if args.resume and args.no_cache:
-        raise EvalkitError("--resume needs the prediction cache; drop --no-cache")
+        raise InputError("--resume needs the prediction cache; drop --no-cache")
     results = run_suite(suite, output_dir=args.output_dir, models=args.model, shard=shard,
                         cache=not args.no_cache, resume=args.resume, cache_chunk=args.cache_chunk)
     if not is_main_process():
         return 0
     if shard is not None:
         for r in results:
-            print(f"part: {r.path}" if r.path else f"part of {r.record['model']['name']}: not written")
+            print(terminal_safe(f"part: {r.path}" if r.path else f"part of {r.record['model']['name']}: not written"))
         print(f"merge all {shard[1]} shards with: evalkit merge PARTS... --output-dir DIR")
         return 0
     print_results(results, args)
@@ -110,17 +162,17 @@ def print_results(results: Sequence[Any], args: argparse.Namespace) -> None:
                     signatures.setdefault(r.record["suite"]["evaluation"], set()).add(
                         r.record["signatures"][name]["text"])
         for evaluation, rows in by_evaluation.items():
-            print(f"\n== {evaluation} ==")
+            print(f"\n== {terminal_safe(evaluation)} ==")
             print(render_table(rows))
             for signature in sorted(signatures.get(evaluation, ())):
-                print(f"signature: {signature}")
+                print(terminal_safe(f"signature: {signature}"))
         print()
         notes = {n for r in results for n in r.record["notes"]}
         for note in sorted(notes):
-            print(f"note: {note}")
+            print(terminal_safe(f"note: {note}"))
         hints = [r for r in results if (r.record["timing"].get("data_wait_fraction") or 0) > 0.3]
         for r in hints:
-            print(f"hint: {r.record['model']['name']} spent {r.record['timing']['data_wait_fraction']:.0%} of its "
+            print(f"hint: {terminal_safe(r.record['model']['name'])} spent {r.record['timing']['data_wait_fraction']:.0%} of its "
                   "time waiting for data; raise runtime.workers (--workers) or enable pin_memory", file=sys.stderr)
         if args.output_dir:
             print(f"records: {args.output_dir}/ ({len(results)} written)")
@@ -155,6 +207,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from evalkit.recompute import rescore_caches
 
     specs = [_metric_spec(text) for text in args.metric] if args.metric else None
+    _check_output_dir(args.output_dir)
     print_results([rescore_caches(args.run_dirs, args.output_dir, specs, ci=True if args.ci else None)], args)
     return 0
 
@@ -173,6 +226,7 @@ def _metric_spec(text: str) -> tuple[str, dict[str, Any]]:
 def cmd_merge(args: argparse.Namespace) -> int:
     from evalkit.recompute import merge_part_files
 
+    _check_output_dir(args.output_dir)
     print_results(merge_part_files(args.parts, args.output_dir), args)
     return 0
 
@@ -243,7 +297,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                             for row in rows]))
         signatures = {str(s) for row in rows for s in _as_list(row.get("metric_signature"))}
         for signature in sorted(signatures):
-            print(f"signature: {signature}")
+            print(terminal_safe(f"signature: {signature}"))
     return 0
 
 
@@ -253,7 +307,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value.values()) if isinstance(value, dict) else [value]
 
 
-CORE_COMMANDS = ("run", "score", "list", "merge", "rescore")
+CORE_COMMANDS = ("run", "score", "list", "merge", "rescore", "check")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -272,7 +326,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="evalkit", description="Evaluate models on classic benchmarks with the official tools' numbers.")
     parser.add_argument("--version", action="version", version=f"evalkit {evalkit.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error (anywhere on the line)")
     _add_run(sub)
+    _add_check(sub)
     _add_score(sub, only=scorer)
     _add_list(sub)
     _add_merge(sub)
@@ -306,17 +362,30 @@ def _add_optional_commands(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 on success, 2 for bad input (one line naming file, record and field), 1 for a failure of the
+    machine (disk full, permissions) or of evalkit; a traceback only with ``--debug``."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except EvalkitError as err:
-        print(f"evalkit: error: {err}", file=sys.stderr)
-        return err.exit_code
+        return _fail(f"evalkit: error: {err}", err.exit_code, debug)
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)
         return 130
-    except Exception:  # noqa: BLE001 - last resort: a traceback and a non-zero exit
+    except OSError as err:  # the machine, not the input: a full disk, a lost mount, a permission
+        where = f": {err.filename}" if err.filename else ""
+        return _fail(f"evalkit: error: {err.strerror or err}{where}", 1, debug)
+    except Exception as err:  # noqa: BLE001 - evalkit's own failure: one line, the traceback on request
+        return _fail(f"evalkit: internal error: {type(err).__name__}: {err} (run again with --debug for the "
+                     "traceback, and please report it)", 1, debug)
+
+
+def _fail(message: str, code: int, debug: bool) -> int:
+    print(terminal_safe(message), file=sys.stderr)
+    if debug:
         traceback.print_exc()
-        return 1
+    return code

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from evalkit.errors import SuiteError
-from evalkit.models.base import display_label
+from evalkit.errors import InputError, SuiteError
+from evalkit.models.base import check_factory_spec, display_label
 
 PATH_KEY = re.compile(r"^(root|path|checkpoint)$|_(file|dir|path|files)$")
 NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -96,17 +96,47 @@ class _Checker:
                             f"unknown key (expected one of: {', '.join(sorted(allowed))})")
 
 
+#: a suite is a short YAML file; larger ones are refused before parsing (a 50 MB suite took 47 s to fail)
+MAX_SUITE_BYTES = 1 << 20
+#: values a suite may expand to through YAML aliases (a 716-byte alias bomb otherwise expands without end)
+MAX_SUITE_VALUES = 100_000
+
+
 def load_suite(path: str | Path, data_root: str | Path | None = None) -> Suite:
     """Read and validate a suite file; relative paths become absolute (see ``resolve paths``)."""
     path = Path(path)
     if not path.is_file():
         raise SuiteError("suite file not found", file=path)
-    text = path.read_text(encoding="utf-8")
+    size = path.stat().st_size
+    if size > MAX_SUITE_BYTES:
+        raise SuiteError(f"a suite file is at most {MAX_SUITE_BYTES:,} bytes; this one has {size:,}", file=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise SuiteError(f"not UTF-8 text (byte {err.start}): is this a suite file?", file=path) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise SuiteError(f"not valid YAML: {err}", file=path) from None
+    _check_expansion(raw, path)
     return parse_suite(raw, file=path, text=text, data_root=data_root)
+
+
+def _check_expansion(raw: Any, file: Path) -> None:
+    """Refuse a suite whose aliases expand to too many values, or refer to themselves."""
+    count = 0
+    stack: list[tuple[Any, tuple[int, ...]]] = [(raw, ())]
+    while stack:
+        value, parents = stack.pop()
+        count += 1
+        if count > MAX_SUITE_VALUES:
+            raise SuiteError(f"expands to more than {MAX_SUITE_VALUES:,} values through YAML aliases (&/*)",
+                             file=file)
+        if isinstance(value, (dict, list)):
+            if id(value) in parents:
+                raise SuiteError("a YAML alias refers to a value that contains it", file=file)
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, parents + (id(value),)) for child in children)
 
 
 def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
@@ -161,6 +191,11 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
                        for i, m in enumerate(models_raw))
         for i, model in enumerate(models):
             _check_serves(check, MODELS.get(model.name), task_name, f"{k}models[{i}].adapter", "model adapter")
+            if "factory" in model.options:
+                try:
+                    check_factory_spec(model.options["factory"])
+                except InputError as err:
+                    raise check.fail(f"{k}models[{i}].factory", str(err).split(": ", 1)[-1]) from None
         labels = [display_label(m.name, m.options) for m in models]
         if len(set(labels)) != len(labels):
             raise check.fail(f"{k}models", "two models share a display name; give them distinct 'label's")
@@ -189,7 +224,6 @@ def _check_serves(check: _Checker, cls: Any, task: str, keypath: str, kind: str)
 
 def _check_metrics(check: _Checker, metrics: tuple[Component, ...], keypath: str) -> None:
     """Every metric's options are known, and no two metrics write the same record key."""
-    from evalkit.errors import InputError
     from evalkit.registry import METRICS
 
     owner: dict[str, str] = {}

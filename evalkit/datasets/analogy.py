@@ -147,6 +147,10 @@ class AnalogyQuestions(DatasetLoader):
         self.require_root("a questions-words.txt file, a vecto CSV or a BATS folder")
         parsed = read_questions(path)
         self.questions, self.section_names, self.invalid_lines = parsed.questions, parsed.sections, parsed.invalid_lines
+        if not self.questions:  # gensim would report 0.0 over 0 questions: a number that means nothing
+            raise InputError(f"no analogy questions ({len(self.invalid_lines)} lines are not 4 words and were skipped, "
+                             "as gensim skips them)", file=self.root, record=f"line {self.invalid_lines[0]}"
+                             if self.invalid_lines else None)
         self._ids = [q.id for q in self.questions]
 
     def sample_ids(self) -> list[str]:

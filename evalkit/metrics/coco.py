@@ -120,6 +120,8 @@ class CocoAP(Metric):
 
     def add_results(self, results: list[dict[str, Any]], file: Any = None) -> None:
         """Add every image of the ground truth with its results, as pycocotools evaluates a results file."""
+        if not isinstance(results, list):
+            raise InputError(f"results must be a JSON list of objects, not a {type(results).__name__}", file=file)
         gt = self._require_gt()
         image_ids = gt.image_ids.tolist()
         self._add(results, None, image_ids, [str(i) for i in image_ids], file=file)

@@ -7,7 +7,7 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics.base import SampleMeanMetric
-from evalkit.metrics.state import Column
+from evalkit.metrics.state import Column, Shared
 from evalkit.registry import METRICS
 
 
@@ -30,7 +30,7 @@ class TopKError(SampleMeanMetric):
 
     name = "topk"
     state = {"label": Column("int64"), "top5": Column("int64"), "correct1": Column("bool"),
-             "correct5": Column("bool")}
+             "correct5": Column("bool"), "num_classes": Shared()}
     keys = ("top1_error", "top5_error", "top1_accuracy", "top5_accuracy")
     main_key = "top1_error"
     higher_is_better = False
@@ -50,6 +50,7 @@ class TopKError(SampleMeanMetric):
 
     def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
         top = topk_predictions(predictions, 5)
+        self._state.set_shared("num_classes", int(np.shape(predictions)[1]))
         labels = np.asarray(targets.cpu() if hasattr(targets, "cpu") else targets, dtype=np.int64).reshape(-1)
         if len(labels) != len(top):
             raise InputError(f"{len(top)} rows of logits but {len(labels)} labels")
@@ -70,7 +71,12 @@ class TopKError(SampleMeanMetric):
             return {}
         classes, inverse = np.unique(labels, return_inverse=True)
         per_class = np.bincount(inverse, weights=correct1) / np.bincount(inverse) * 100.0
-        return {"mean_per_class_accuracy": float(per_class.mean())}
+        out: dict[str, Any] = {"mean_per_class_accuracy": float(per_class.mean())}
+        num_classes = self._state.shared["num_classes"]
+        if num_classes is not None and num_classes <= 5:
+            out["note"] = (f"only {num_classes} classes: the top 5 hold every class, so top5_error is 0 by "
+                           "construction (timm's accuracy() gives the same)")
+        return out
 
     def per_class_accuracy(self) -> dict[int, float]:
         labels, correct1 = self.column("label"), self.column("correct1")

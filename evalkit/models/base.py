@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
@@ -20,6 +21,18 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_factory_spec(spec: Any) -> tuple[str, str]:
+    """``package.module:factory`` split in two; the standard library is refused (``os:system`` is not a model)."""
+    module_name, _, attr = str(spec).partition(":") if isinstance(spec, str) else ("", "", "")
+    if not module_name or not attr:
+        raise InputError(f"expected 'package.module:factory', got {spec!r}", field="factory")
+    top = module_name.split(".")[0]
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        raise InputError(f"{spec!r} is in Python's standard library, not model code: a factory must be a function of "
+                         "your own package that returns the model", field="factory")
+    return module_name, attr
 
 
 #: options that name a model, in the order the display label takes them (a path names it by its file name)
@@ -141,7 +154,10 @@ class TorchModuleAdapter(ModelAdapter):
             try:
                 state = torch.load(path, map_location="cpu", weights_only=True)
             except Exception as err:  # torch raises UnpicklingError and others for bad files
-                raise InputError(f"not a loadable weights-only checkpoint: {err}", file=path) from err
+                raise InputError(
+                    f"not a plain state dict of tensors ({type(err).__name__}): evalkit loads checkpoints weights-only "
+                    "and never unpickles code. Save the weights with "
+                    "torch.save(model.state_dict(), FILE) or as .safetensors", file=path) from None
         for key in ("state_dict", "model", "model_state_dict"):
             if isinstance(state, dict) and isinstance(state.get(key), dict):
                 state = state[key]

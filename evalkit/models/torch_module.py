@@ -5,16 +5,14 @@ import importlib
 from typing import Any, Callable
 
 from evalkit.errors import InputError
-from evalkit.models.base import TorchModuleAdapter
+from evalkit.models.base import TorchModuleAdapter, check_factory_spec
 from evalkit.models.preprocess import DEFAULT_CONFIG, build_transform
 from evalkit.registry import MODELS
 
 
 def import_object(spec: str) -> Any:
     """``package.module:attr`` → the object."""
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise InputError(f"expected 'package.module:factory', got {spec!r}", field="factory")
+    module_name, attr = check_factory_spec(spec)
     try:
         obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):

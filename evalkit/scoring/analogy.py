@@ -52,5 +52,6 @@ class AnalogyScorer(Scorer):
             result[key] = int(result[key])
         result.update(vectors=str(args.vectors), questions=str(dataset.root), method=args.method,
                       restrict_vocab=args.restrict_vocab or None, case_insensitive=not args.case_sensitive,
-                      vocabulary=len(vectors), metric_signature=str(metric.signature()))
+                      vocabulary=len(vectors), skipped_lines=len(dataset.invalid_lines),
+                      metric_signature=str(metric.signature()))
         return result

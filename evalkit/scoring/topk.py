@@ -24,6 +24,8 @@ def read_logits(path: Path) -> np.ndarray:
     if logits.ndim != 2 or not np.issubdtype(logits.dtype, np.number):
         raise InputError(f"expected a 2-D numeric array (samples × classes), got {logits.dtype} {logits.shape}",
                          file=path)
+    if not logits.size:
+        raise InputError(f"no logits to score (shape {logits.shape})", file=path)
     bad = np.argwhere(np.isnan(logits)) if np.issubdtype(logits.dtype, np.floating) else []
     if len(bad):
         raise InputError("NaN logit", file=path, record=f"row {bad[0][0]}", field=f"column {bad[0][1]}")
@@ -35,12 +37,15 @@ def read_labels(path: Path, classes: int) -> np.ndarray:
     if not path.is_file():
         raise MissingResourceError(f"labels file not found: {path.resolve()}")
     labels = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"not UTF-8 text (byte {err.start}): expected one class index per line", file=path) from None
+    for line_no, line in enumerate(text.splitlines(), start=1):
         try:
             label = int(line.strip())
-        except ValueError:
-            raise InputError(f"expected an integer class index, got {line.strip()!r}", file=path,
-                             record=f"line {line_no}") from None
+        except ValueError:  # the line itself is not quoted: the file may be anything the user pointed at
+            raise InputError("expected an integer class index", file=path, record=f"line {line_no}") from None
         if not 0 <= label < classes:
             raise InputError(f"class {label} is outside 0..{classes - 1}", file=path, record=f"line {line_no}")
         labels.append(label)
@@ -66,5 +71,7 @@ class TopKScorer(Scorer):
         metric = TopKError()
         metric.update(logits, labels)
         result = metric.compute(ci=args.ci, n_resamples=args.n_resamples, seed=args.seed)
-        return {**{key: result[key] for key in ("top1_error", "top5_error", *(("ci",) if args.ci else ()))},
-                "metric_signature": str(metric.signature())}
+        out = {key: result[key] for key in ("top1_error", "top5_error", *(("ci",) if args.ci else ()))}
+        if "note" in result:
+            out["note"] = result["note"]
+        return {**out, "metric_signature": str(metric.signature())}

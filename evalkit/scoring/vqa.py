@@ -39,6 +39,10 @@ class VQAScorer(Scorer):
             del questions
         rows, answers = align_question_ids(columns.question_ids, load_results(args.pred),
                                            bool(getattr(args, "subset", False)), args.pred)
+        if not len(columns.question_ids if rows is None else rows):  # the official script would divide by zero
+            raise InputError("no question to score: the annotations hold none" if not len(columns.question_ids) else
+                             "no result answers an annotated question", file=args.pred if len(columns.question_ids)
+                             else args.annotations)
         metric = VQAAccuracy()
         metric.add_columns(columns.take(rows), answers, file=args.annotations)
         result = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=getattr(args, "n_resamples", 1000),

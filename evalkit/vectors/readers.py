@@ -30,6 +30,19 @@ class WordVectors:
         self.matrix = np.ascontiguousarray(self.matrix, dtype=np.float32)
         if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.words):
             raise InputError(f"{len(self.words)} words but a matrix of shape {self.matrix.shape}", file=self.source or None)
+        self._check_rows()
+
+    def _check_rows(self, block: int = 4096) -> None:
+        """Refuse vectors gensim cannot normalise: a NaN or infinite value, or an all-zero row (norm 0)."""
+        for start in range(0, len(self.words), block):
+            rows = self.matrix[start:start + block]
+            bad = np.flatnonzero(~np.isfinite(rows).all(axis=1) | ~rows.any(axis=1))
+            if len(bad):
+                row = start + int(bad[0])
+                what = "is all zeros (no direction: gensim would divide by a zero norm)" if not rows[bad[0]].any() \
+                    else "has a NaN or infinite value"
+                raise InputError(f"the vector of word {self.words[row]!r} {what}", file=self.source or None,
+                                 record=f"vector {row + 1}", field="vector")
 
     @property
     def dim(self) -> int:
@@ -53,6 +66,18 @@ def _parse_header(line: bytes, path: Path) -> tuple[int, int]:
     if count < 0 or dim <= 0:
         raise InputError(f"header gives {count} words of {dim} dimensions", file=path, record=1, field="header")
     return count, dim
+
+
+#: below this matrix size a short file is reported at the entry where it ends; above it, before allocating
+_PREALLOCATION_CHECK_BYTES = 64 << 20
+
+
+def _check_declared_size(path: Path, offset: int, count: int, min_entry_bytes: int, what: str) -> None:
+    """Fail at once, before a large allocation, when the header promises more than the file can hold."""
+    available = path.stat().st_size - offset
+    if count * min_entry_bytes > available and count * min_entry_bytes > _PREALLOCATION_CHECK_BYTES // 2:
+        raise InputError(f"header promises {what}, at least {count * min_entry_bytes:,} bytes, but the file has "
+                         f"{available:,} after it", file=path, record=1, field="header")
 
 
 def _decode_word(raw: bytes, path: Path, record: int) -> str:
@@ -88,6 +113,7 @@ def read_word2vec_binary(path: str | Path, limit: int | None = None) -> WordVect
     with open(path, "rb") as f:
         count, dim = _parse_header(f.readline(), path)
         count = count if limit is None else min(count, limit)
+        _check_declared_size(path, f.tell(), count, 4 * dim + 2, f"{count} vectors of {dim} float32 values")
         out = _Collector(count, dim)
         width = 4 * dim
         buf, pos, eof = b"", 0, False
@@ -136,7 +162,9 @@ def read_word2vec_text(path: str | Path, limit: int | None = None) -> WordVector
     path = _existing(path)
     with open(path, "rb") as f:
         count, dim = _parse_header(f.readline(), path)
-        return _read_text_rows(path, f, count if limit is None else min(count, limit), dim, 2)
+        count = count if limit is None else min(count, limit)
+        _check_declared_size(path, f.tell(), count, 2 * dim + 1, f"{count} lines of {dim} numbers")
+        return _read_text_rows(path, f, count, dim, 2)
 
 
 def read_glove_text(path: str | Path, limit: int | None = None) -> WordVectors:

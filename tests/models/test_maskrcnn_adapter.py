@@ -89,11 +89,11 @@ def test_pycocotools_and_metric_agree(tiny_run, iou_type):
 
 
 def test_factory_by_import_path(coco_folder):
-    adapter = MODELS.get("torch-detection")(factory="_tiny_maskrcnn:tiny_maskrcnn", label_map=[0, DOG])
+    adapter = MODELS.get("torch-detection")(factory="tests.models._tiny_maskrcnn:tiny_maskrcnn", label_map=[0, DOG])
     adapter.load("cpu")
     assert isinstance(adapter.module, torch.nn.Module)
     with pytest.raises(InputError, match="cannot import") as err:
-        MODELS.get("torch-detection")(factory="_tiny_maskrcnn:nothing").load("cpu")
+        MODELS.get("torch-detection")(factory="tests.models._tiny_maskrcnn:nothing").load("cpu")
     assert err.value.field == "factory"
 
 

@@ -76,6 +76,10 @@ class _Checker:
                 box = self.require(i, r, "bbox")
                 if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) and math.isfinite(v) for v in box):
                     self.error(i, "bbox", f"bbox must be 4 numbers [x, y, w, h], got {box!r}")
+                if box[2] < 0 or box[3] < 0 or not math.isfinite(box[2] * box[3]):
+                    self.error(i, "bbox", f"bbox width and height must be >= 0 with a finite area, got {box!r} "
+                                          "(pycocotools would give it a negative or infinite area and silently "
+                                          "leave it out of every area range)")
             if "segmentation" in r or not box_mode:
                 self.check_segmentation(i, r)
         raise InputError("malformed results", file=self.file)
@@ -85,6 +89,10 @@ class _Checker:
         if isinstance(segm, list):
             if not segm or not all(isinstance(p, list) and all(_is_number(v) for v in p) for p in segm):
                 self.error(i, "segmentation", "polygons must be a non-empty list of coordinate lists")
+            for k, polygon in enumerate(segm):
+                if len(polygon) % 2:
+                    self.error(i, f"segmentation[{k}]", f"a polygon is x, y pairs; got {len(polygon)} numbers "
+                                                        "(pycocotools would silently drop the last one)")
             return
         if not isinstance(segm, dict) or "counts" not in segm or "size" not in segm:
             self.error(i, "segmentation", "segmentation must be polygons or an RLE with 'counts' and 'size'")
@@ -153,7 +161,9 @@ def parse_results(
             if any(len(b) != 4 for b in rows):
                 raise ValueError
             given_box = np.fromiter(chain.from_iterable(rows), np.float64, 4 * n).reshape(n, 4)
-            if not np.all(np.isfinite(given_box)):
+            with np.errstate(over="ignore"):
+                area_ok = np.isfinite(given_box[:, 2] * given_box[:, 3])
+            if not (np.all(np.isfinite(given_box)) and np.all(given_box[:, 2:] >= 0) and np.all(area_ok)):
                 raise ValueError
         else:
             has_box = False
@@ -223,6 +233,8 @@ def _pieces(segs: list[Any], heights: np.ndarray, widths: np.ndarray, box: np.nd
             segm = [[x, y, x, y + bh, x + bw, y + bh, x + bw, y]]
         try:
             if isinstance(segm, list):
+                if any(not isinstance(p, list) or len(p) % 2 for p in segm):
+                    raise ValueError
                 pieces.append(rle.polygons_to_rle(segm, h, w))
             elif isinstance(segm, dict) and isinstance(segm.get("counts"), list):
                 if list(segm.get("size", [])) != [h, w]:
