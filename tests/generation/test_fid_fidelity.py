@@ -62,7 +62,8 @@ def test_kid_isc_prc_fid_equal_torch_fidelity(torch_home, gen_data):
     expected = torch_fidelity.calculate_metrics(
         input1=str(gen_data["fake"]), input2=str(gen_data["real"]), cuda=False, isc=True, fid=True, kid=True,
         prc=True, kid_subset_size=10, kid_subsets=20, feature_extractor_weights_path=str(gen_data["weights"]),
-        cache=False, verbose=False, batch_size=8)
+        cache=False, verbose=False, batch_size=8,
+        feature_extractor="inception-v3-compat")  # torch-fidelity 0.4's prc defaults to VGG16; ours is Inception
     extractor, fake = _features(gen_data, ["tf"], ["2048", "logits_unbiased"], "fake")
     kid = _metric("kid", gen_data, extractor, fake, subset_size=10, subsets=20)
     isc = _metric("isc", gen_data, extractor, fake)
