@@ -15,14 +15,14 @@ from evalkit.formats.style_images import find_stylized, missing_pairs_error, rea
 from evalkit.registry import METRICS, SCORERS
 from evalkit.scoring.base import Scorer
 
-KNOWN = ("ssim", "lpips", "content-loss", "style-loss", "artfid")
+KNOWN = ("ssim", "lpips", "content-loss", "style-loss")
 DEFAULT = "ssim,lpips,content-loss,style-loss"
 
 
 @SCORERS.register("style")
 class StyleScorer(Scorer):
     name = "style"
-    help = ("style transfer: SSIM (scikit-image), LPIPS (lpips), Gatys' content/style losses, ArtFID (art-fid) of "
+    help = ("style transfer: SSIM (scikit-image), LPIPS (lpips) and Gatys' content/style losses of "
             "stylised images named <content stem>__<style stem>.<ext>")
 
     @classmethod
@@ -42,7 +42,6 @@ class StyleScorer(Scorer):
                                  "(default bicubic; none: an error)")
         parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: torchvision's cache file)")
         parser.add_argument("--lpips-weights", help="LPIPS backbone weights file (default: torchvision's cache file)")
-        parser.add_argument("--inception-weights", help="ArtFID's art_inception.pth")
         parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
 
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
@@ -91,7 +90,4 @@ def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
         return {"resize": args.resize}
     if name == "lpips":
         return {"net": args.net, "resize": args.resize, "weights_file": args.lpips_weights, "device": args.device}
-    if name in ("content-loss", "style-loss"):
-        return {"variant": args.variant, "resize": args.resize, "weights_file": args.vgg_weights,
-                "device": args.device}
-    return {"weights_file": args.inception_weights, "device": args.device}
+    return {"variant": args.variant, "resize": args.resize, "weights_file": args.vgg_weights, "device": args.device}
