@@ -13,6 +13,7 @@ script's float sums by < 1e-12 relative. :func:`official_accuracy` reproduces th
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.metrics.state import Column
-from evalkit.metrics.vqa_engine import BadAnswer, answer_table, question_accuracies
+from evalkit.metrics.vqa_engine import BadAnswer, _encoder, answer_table, question_accuracies
 from evalkit.formats.vqa import AnnotationColumns, align_question_ids, check_annotations, parse_results
 from evalkit.registry import METRICS
 
@@ -103,13 +104,30 @@ class VQAAccuracy(Metric):
     def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
         return {"overall": exact_mean_percent(self.accuracies(), indices)}
 
+    def _groups(self, column: str) -> tuple[list[Any], np.ndarray]:
+        """The distinct values of ``column`` in order of first appearance, and each sample's index into them."""
+        # the tables and official_accuracy share it while the state (this very object, unchanged) is the same
+        state, cached = self._state, getattr(self, "_group_cache", {}).get(column)
+        if cached is not None and cached[0] is state and cached[1] == state.version:
+            return cached[2], cached[3]
+        index = _encoder()
+        values = self.column(column)
+        codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+        self._group_cache = {**getattr(self, "_group_cache", {}), column: (state, state.version, list(index), codes)}
+        return list(index), codes
+
     def _per(self, column: str) -> dict[str, float]:
+        """:func:`exact_mean_percent` of each group (None: in no group), sorted by group, one pass over the samples."""
         acc = self.accuracies()
-        groups: dict[str, list[int]] = {}
-        for i, key in enumerate(self.column(column)):
-            if key is not None:
-                groups.setdefault(key, []).append(i)
-        return {key: exact_mean_percent(acc[np.asarray(rows)]) for key, rows in sorted(groups.items())}
+        keys, codes = self._groups(column)
+        uniques, inverse = np.unique(acc, return_inverse=True)
+        counts = np.bincount(codes * len(uniques) + inverse, minlength=len(keys) * len(uniques))
+        counts = counts.reshape(len(keys), len(uniques))
+        out = {}
+        for code, key in sorted(((c, k) for c, k in enumerate(keys) if k is not None), key=lambda ck: ck[1]):
+            # exact_mean_percent(acc[rows]): the exact sum does not depend on zero terms of absent values
+            out[key] = 100.0 * math.fsum((uniques * counts[code]).tolist()) / int(counts[code].sum())
+        return out
 
     def extras(self) -> dict[str, Any]:
         return {"perAnswerType": self._per("answer_type"), "perQuestionType": self._per("question_type")}
@@ -119,17 +137,17 @@ class VQAAccuracy(Metric):
 
         Questions without a question/answer type are left out of that type's table (the script would fail).
         """
-        def rounded(values: list[float]) -> float:
-            return round(100 * float(sum(values)) / len(values), n)
+        def rounded(values: np.ndarray) -> float:
+            # Python < 3.12's sum() of floats adds left to right, as np.cumsum does: the same float, bit for
+            # bit; 3.12's sum() compensates, so there the script's sum() itself runs
+            total = np.cumsum(values)[-1] if sys.version_info < (3, 12) else sum(values.tolist())
+            return round(100 * float(total) / len(values), n)
 
-        acc = self.accuracies().tolist()
-        out: dict[str, Any] = {"overall": rounded(acc) if acc else float("nan")}
+        acc = np.ascontiguousarray(self.accuracies(), dtype=np.float64)
+        out: dict[str, Any] = {"overall": rounded(acc) if len(acc) else float("nan")}
         for key, column in (("perQuestionType", "question_type"), ("perAnswerType", "answer_type")):
-            groups: dict[str, list[float]] = {}
-            for value, group in zip(acc, self.column(column)):
-                if group is not None:
-                    groups.setdefault(group, []).append(value)
-            out[key] = {group: rounded(values) for group, values in groups.items()}
+            groups, codes = self._groups(column)  # first-appearance order, as the script's dict fills
+            out[key] = {group: rounded(acc[codes == code]) for code, group in enumerate(groups) if group is not None}
         return out
 
     def per_sample(self) -> dict[str, Any]:
