@@ -24,7 +24,11 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, help="samples per batch")
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
     p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N samples")
-    p.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
+    p.add_argument("--bootstrap", "--ci", dest="ci", action="store_true",
+                   help="add 95%% bootstrap confidence intervals (--ci is an alias)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="change the suite before it is validated, e.g. runtime.batch_size=32 or "
+                        "'models[0].num_beams=5' (the value is read as YAML); repeatable")
     p.add_argument("--output-dir", type=Path, default=Path("results"), help="where records go (default results/)")
     p.add_argument("--data-root", type=Path, help="base folder for relative dataset paths in the suite")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -54,6 +58,8 @@ def _add_check(sub: Any) -> None:
                                    "with the package it comes from, and every file it names. Exit 2 if invalid.")
     p.add_argument("suite", type=Path, help="suite YAML file")
     p.add_argument("--data-root", type=Path, help="base folder for relative dataset paths in the suite")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="check the suite as 'run --set' would run it; repeatable")
     p.add_argument("--json", action="store_true", help="print the listing as JSON")
     p.set_defaults(func=cmd_check)
 
@@ -62,7 +68,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from evalkit.suite import load_suite
     from evalkit.suite_audit import audit
 
-    listing = audit(load_suite(args.suite, data_root=args.data_root))
+    listing = audit(load_suite(args.suite, data_root=args.data_root, overrides=args.overrides))
     if args.json:
         json.dump(listing, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -106,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     from evalkit.models.base import display_label
     from evalkit.suite import load_suite
 
-    suite = load_suite(args.suite, data_root=args.data_root)
+    suite = load_suite(args.suite, data_root=args.data_root, overrides=args.overrides)
     if args.no_code:
         from evalkit.suite_audit import refuse_code
 
@@ -197,7 +203,8 @@ def _add_rescore(sub: Any) -> None:
     p.add_argument("--metric", action="append", metavar="NAME[:JSON]",
                    help="metric to compute instead of the run's, with options as JSON, e.g. "
                         "'bleu:{\"tokenize\": \"intl\"}'; repeatable")
-    p.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
+    p.add_argument("--bootstrap", "--ci", dest="ci", action="store_true",
+                   help="add 95%% bootstrap confidence intervals (--ci is an alias)")
     p.add_argument("--output-dir", type=Path, default=Path("results"), help="where the record goes")
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
     p.set_defaults(func=cmd_rescore)
@@ -278,7 +285,8 @@ def _add_score(sub: Any, only: str | None = None) -> None:
         scorer.add_arguments(sp)
         sp.add_argument("--json", action="store_true",
                         help="print the result as JSON on stdout: one object, or an array for several systems")
-        sp.add_argument("--ci", action="store_true", help="add 95%% bootstrap confidence intervals")
+        sp.add_argument("--bootstrap", "--ci", dest="ci", action="store_true",
+                        help="add 95%% bootstrap confidence intervals (--ci is an alias)")
         sp.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
         sp.add_argument("--seed", type=int, default=12345, help="bootstrap seed (default 12345)")
         sp.set_defaults(func=cmd_score, scorer_class=scorer)

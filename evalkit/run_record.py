@@ -87,7 +87,8 @@ def build_record(task_name: str, dataset: DatasetLoader, model_info: dict[str, A
 
 def suite_description(suite: Suite, evaluation: Evaluation) -> dict[str, Any]:
     return {"name": suite.name, "path": str(suite.path) if suite.path else None,
-            "sha256": suite.sha256, "evaluation": evaluation.name, "spec": evaluation.spec}
+            "sha256": suite.sha256, "evaluation": evaluation.name, "spec": evaluation.spec,
+            "overrides": list(suite.overrides)}
 
 
 def save_result(output_dir: Path, suite_name: str, evaluation_name: str, label: str, record: dict[str, Any],

@@ -1,11 +1,12 @@
 """Suite files: the YAML schema and its validation, done before anything runs."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -73,6 +74,8 @@ class Suite:
     path: Path | None
     sha256: str
     evaluations: tuple[Evaluation, ...]
+    #: the ``--set`` overrides applied before validation (part of ``sha256``)
+    overrides: tuple[str, ...] = ()
 
 
 class _Checker:
@@ -102,8 +105,12 @@ MAX_SUITE_BYTES = 1 << 20
 MAX_SUITE_VALUES = 100_000
 
 
-def load_suite(path: str | Path, data_root: str | Path | None = None) -> Suite:
-    """Read and validate a suite file; relative paths become absolute (see ``resolve paths``)."""
+def load_suite(path: str | Path, data_root: str | Path | None = None, overrides: Sequence[str] = ()) -> Suite:
+    """Read and validate a suite file; relative paths become absolute (see ``resolve paths``).
+
+    ``overrides`` (``KEY.PATH=YAML value``, as ``--set`` gives them) change the suite before it is
+    validated, exactly as if the file said so; the suite's hash is then the hash of the suite as run.
+    """
     path = Path(path)
     if not path.is_file():
         raise SuiteError("suite file not found", file=path)
@@ -119,7 +126,51 @@ def load_suite(path: str | Path, data_root: str | Path | None = None) -> Suite:
     except yaml.YAMLError as err:
         raise SuiteError(f"not valid YAML: {err}", file=path) from None
     _check_expansion(raw, path)
-    return parse_suite(raw, file=path, text=text, data_root=data_root)
+    if overrides:
+        raw = apply_overrides(raw, overrides, path)
+    suite = parse_suite(raw, file=path, text=None if overrides else text, data_root=data_root)
+    return dataclasses.replace(suite, overrides=tuple(overrides))
+
+
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_KEY_PATH = re.compile(r"[^.\[\]=]+(\[\d+\])*(\.[^.\[\]=]+(\[\d+\])*)*")
+
+
+def apply_overrides(raw: Any, overrides: Sequence[str], file: Path | str) -> Any:
+    """A copy of ``raw`` with each ``a.b[0].c=value`` applied (the value read as YAML: 32, true, [1, 2], text)."""
+    import copy
+
+    check = _Checker(file)
+    raw = copy.deepcopy(raw)
+    for override in overrides:
+        keypath, sep, text = override.partition("=")
+        parts = [(m.group(1), m.group(2)) for m in _KEY_PART.finditer(keypath)]
+        if not sep or not _KEY_PATH.fullmatch(keypath):
+            raise check.fail(keypath or "--set", f"--set takes KEY.PATH=VALUE (e.g. runtime.batch_size=32), "
+                                                 f"got {override!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise check.fail(keypath, f"--set value is not YAML: {err}") from None
+        node, done = raw, []
+        for (key, index), last in zip(parts, [False] * (len(parts) - 1) + [True]):
+            where = ".".join(done).replace(".[", "[") or "<top level>"
+            if index is not None:
+                if not isinstance(node, list) or int(index) >= len(node):
+                    raise check.fail(where, f"--set {keypath}: no item [{index}] here")
+                step: Any = int(index)
+            else:
+                if not isinstance(node, dict):
+                    raise check.fail(where, f"--set {keypath}: {where} is not a mapping")
+                step = key
+            if last:
+                node[step] = value
+            else:
+                if isinstance(step, str) and step not in node:
+                    node[step] = {}
+                node = node[step]
+            done.append(f"[{index}]" if index is not None else key)
+    return raw
 
 
 def _check_expansion(raw: Any, file: Path) -> None:
