@@ -88,21 +88,24 @@ class CiderD(Metric):
         self.add(ids, candidate=cands, references=all_refs)
 
     def tokenized(self) -> tuple[list[str], list[list[str]]]:
-        """Tokenised candidates and references in state order; new images are tokenised in one call."""
-        tok_cands, tok_refs = self._tokens
+        """Tokenised candidates and references in state order.
+
+        As pycocoevalcap does, the candidates are tokenised as one input (in state order) and the references as
+        another: CoreNLP's tokens of a caption can depend on the start of the next one (see ptb_tokenizer). Done
+        once per state version, for all images (the Java tokenizer runs once per input, not once per batch).
+        """
         cands, refs = self.column("candidate"), self.column("references")
-        done = len(tok_cands)  # the state only grows between resets, so the cached tokens are a prefix
-        if done < len(cands):
-            new_cands, new_refs = cands[done:], refs[done:]
-            flat = list(new_cands) + [r for rs in new_refs for r in rs]
-            tokens = flat if self.tokenizer == "none" else tokenize(flat, self.tokenizer)
-            tok_cands = tok_cands[:done] + tokens[: len(new_cands)]
-            at = len(new_cands)
-            tok_refs = tok_refs[:done]
-            for rs in new_refs:
-                tok_refs.append(tokens[at : at + len(rs)])
+        if len(self._tokens[0]) != len(cands):
+            flat = [r for rs in refs for r in rs]
+            if self.tokenizer == "none":
+                tok_cands, tok_flat = list(cands), flat
+            else:
+                tok_cands, tok_flat = tokenize(cands, self.tokenizer), tokenize(flat, self.tokenizer)
+            tok_refs, at = [], 0
+            for rs in refs:
+                tok_refs.append(tok_flat[at : at + len(rs)])
                 at += len(rs)
-            self._tokens = (tok_cands, tok_refs)
+            self._tokens = (list(tok_cands), tok_refs)
         return self._tokens
 
     def engine(self) -> "_Engine":

@@ -187,3 +187,34 @@ def test_guaranteed_rejects_the_documented_shapes():
     for caption in ["A man riding a horse.", "Two dogs, a cat and 3.5 birds!", "A dog jumps. Mike is happy.",
                     "A man with a."]:
         assert guaranteed(caption), caption
+
+
+@pytest.mark.java
+@needs_java
+def test_cider_equals_pycocoevalcap_pipeline_on_captions_that_end_in_one_letter_words():
+    """Issue 16's CIDEr-D gap (0.449104 vs 0.449112): pycocoevalcap tokenises the references as one file and the
+    candidates as another, so "... with a." before "A man ..." loses its period; CiderD now does the same."""
+    from pycocoevalcap.cider.cider import Cider
+
+    from evalkit.metrics.cider import CiderD
+
+    rng = random.Random(7)
+    subjects = ["A man", "The dog", "Two cats", "a woman", "A child", "The bird"]
+    def caption() -> str:
+        tail = rng.choice(["with a.", "with a ball.", "near a.", "on a bench.", "with i.", "and x."])
+        return f"{rng.choice(subjects)} {rng.choice(['plays', 'sits', 'stands'])} {tail}"
+    keys = [f"img{i}" for i in range(300)]
+    refs = {k: [caption() for _ in range(rng.randint(1, 5))] for k in keys}
+    cands = {k: caption() for k in keys}
+    # pycocoevalcap's COCOEvalCap: tokenize(gts) and tokenize(res) separately, in image order (the jar)
+    java_refs = tokenize_java([r for k in keys for r in refs[k]])
+    java_cands = tokenize_java([cands[k] for k in keys])
+    gts, at = {}, 0
+    for k in keys:
+        gts[k] = java_refs[at : at + len(refs[k])]
+        at += len(refs[k])
+    expected, _ = Cider().compute_score(gts, {k: [java_cands[i]] for i, k in enumerate(keys)})
+    assert any(r.endswith(" a") for r in java_refs) and any(r.endswith(" a.") for r in java_refs)
+    metric = CiderD(tokenizer="python")
+    metric.update([cands[k] for k in keys], [refs[k] for k in keys], keys)
+    assert metric.aggregate()["CIDEr"] == pytest.approx(expected, rel=1e-12)
