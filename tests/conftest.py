@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,59 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not present: {path}")
     return path
+
+
+SCHEMAS = REPO / "docs" / "schema"
+
+
+def schema_validators() -> dict[str, Any]:
+    """A validator per documented format (docs/schema), keyed by the format name files carry."""
+    import json
+
+    import jsonschema
+    from referencing import Registry, Resource
+
+    documents = [json.loads(p.read_text()) for p in sorted(SCHEMAS.glob("*.schema.json"))]
+    registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in documents)
+    formats = {"urn:evalkit:run:2": "evalkit.run/2", "urn:evalkit:part:2": "evalkit.part/2",
+               "urn:evalkit:metric-state:2": "evalkit.metric-state/2"}
+    return {formats[d["$id"]]: jsonschema.Draft202012Validator(d, registry=registry) for d in documents}
+
+
+def validate_written_files(root: Path) -> list[str]:
+    """Every run record, state file and part file under ``root`` checked against docs/schema; the failures."""
+    import gzip
+    import json
+
+    validators = schema_validators()
+    failures = []
+    # only files named as evalkit names what it writes (<suite>__<evaluation>__<model>__<run id>.json and its
+    # companions, <...>__shard-I-of-N.part.json.gz): hand-made hostile inputs are not evalkit's output
+    written = [p for p in root.rglob("*__*__*__*.json*") if p.name.endswith((".json", ".state.json.gz"))]
+    for path in sorted(written) + sorted(root.rglob("*__shard-*-of-*.part.json.gz")):
+        try:
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            data = json.loads(raw)
+        except (OSError, ValueError, EOFError):
+            continue  # hostile-input tests write broken files on purpose
+        if path.name.endswith(".state.json.gz") and isinstance(data, dict):
+            documents = [("evalkit.metric-state/2", s) for s in data.values()
+                         if isinstance(s, dict) and s.get("format") == "evalkit.metric-state/2"]
+        elif isinstance(data, dict) and data.get("schema") in ("evalkit.run/2", "evalkit.part/2"):
+            documents = [(data["schema"], data)]
+        else:
+            continue
+        for schema, document in documents:
+            errors = list(validators[schema].iter_errors(document))
+            if errors:
+                failures.append(f"{path}: {errors[0].json_path}: {errors[0].message[:200]}")
+    return failures
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_written_record_fits_the_documented_schema(tmp_path_factory):
+    """After the session: each record, metric state and part file the tests wrote validates (docs/schema)."""
+    yield
+    pytest.importorskip("jsonschema")
+    failures = validate_written_files(tmp_path_factory.getbasetemp())
+    assert not failures, "files that do not fit docs/schema:\n" + "\n".join(failures[:20])
