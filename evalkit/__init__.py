@@ -9,11 +9,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 __version__ = "0.1.0"
 
 
-def evaluate(*args, **kwargs):
-    """Evaluate a live model on a live dataset; see :func:`evalkit.api.evaluate`."""
-    from evalkit.api import evaluate as _evaluate
-
-    return _evaluate(*args, **kwargs)
+#: the Python entry points, imported on first use so that ``import evalkit`` stays cheap (no torch)
+_API = ("evaluate", "run_suite", "evaluate_task")
 
 
-__all__ = ["evaluate", "__version__"]
+def __getattr__(name: str):
+    """``evalkit.evaluate``, ``evalkit.run_suite``, ``evalkit.evaluate_task``: see :mod:`evalkit.api`."""
+    if name in _API:
+        from evalkit import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
+
+
+__all__ = [*_API, "__version__"]

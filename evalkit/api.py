@@ -1,4 +1,4 @@
-"""``evalkit.evaluate``: the same runner for live objects in research code."""
+"""Python entry points for research code: ``evaluate`` (live objects), ``run_suite`` and ``evaluate_task``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from evalkit.datasets.base import DatasetLoader
 from evalkit.distributed import is_main_process
 from evalkit.models.base import ModelAdapter
-from evalkit.result import RunResult
+from evalkit.result import RunResult, SuiteResult
 from evalkit.run_record import save_result
 from evalkit.runner import evaluate_adapter
 from evalkit.suite import Runtime
@@ -59,6 +59,52 @@ def evaluate(
     if output_dir is not None and is_main_process():
         result.path = save_result(Path(output_dir), name, name, adapter.display_name(), record, live_metrics)
     return result
+
+
+def run_suite(suite: str | Path | dict[str, Any], overrides: Sequence[str] = (), models: Sequence[str] | None = None,
+              output_dir: str | Path | None = None, data_root: str | Path | None = None,
+              **runtime: Any) -> SuiteResult:
+    """Run a suite (a YAML file or the same mapping) as ``evalkit run`` does, without the command line.
+
+    ``overrides`` are ``--set`` strings; ``runtime`` keyword arguments set every evaluation's runtime, as the
+    command line's options do (validated as the file is: ``batch_size=32``, ``device="cpu"``, ``ci=True``...);
+    ``models`` selects models by label.
+    Records are written only with ``output_dir``.
+    """
+    from evalkit import runner
+    from evalkit.suite import apply_overrides, load_suite, parse_suite, with_runtime
+
+    if isinstance(suite, dict):
+        loaded = parse_suite(apply_overrides(suite, overrides, "<suite>") if overrides else suite, data_root=data_root)
+    else:
+        loaded = load_suite(suite, data_root=data_root, overrides=overrides)
+    loaded = with_runtime(loaded, **runtime)
+    return SuiteResult(runner.run_suite(loaded, output_dir=Path(output_dir) if output_dir is not None else None,
+                                        models=models, cache=output_dir is not None))
+
+
+def evaluate_task(task: str, model: Any, data_root: str | Path | None = None, dataset: dict[str, Any] | None = None,
+                  metrics: Sequence[Any] | None = None, output_dir: str | Path | None = None,
+                  **runtime: Any) -> RunResult:
+    """One model on a task's standard data and metrics (as lm-eval's ``simple_evaluate``).
+
+    ``model``: an adapter spec (``{"adapter": "timm", "name": "resnet50", "pretrained": True}``), an adapter
+    name, an ``nn.Module`` or a ModelAdapter. ``data_root`` is the root of the task's default loader;
+    ``dataset`` gives loader options (and ``loader`` to choose another). Metrics default to the task's.
+    """
+    from evalkit.registry import DATASETS, TASKS
+
+    task_def = TASKS.get(task)
+    dataset_spec = {"loader": task_def.default_loader, **({"root": str(data_root)} if data_root else {}),
+                    **(dataset or {})}
+    metric_list = list(metrics) if metrics else list(task_def.default_metrics)
+    if isinstance(model, (str, dict)):
+        spec = {"adapter": model} if isinstance(model, str) else dict(model)
+        suite = {"name": task, "task": task, "dataset": dataset_spec, "models": [spec], "metrics": metric_list,
+                 "runtime": {"progress": False}}
+        return run_suite(suite, output_dir=output_dir, **runtime)[0]
+    loader = DATASETS.get(dataset_spec.pop("loader"))(**dataset_spec)
+    return evaluate(model, loader, metrics=metric_list, task=task, output_dir=output_dir, name=task, **runtime)
 
 
 def analogy_accuracy(vectors: Any, questions: Any = None, restrict_vocab: int | None = 300000,

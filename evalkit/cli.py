@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import traceback
@@ -110,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
     from evalkit.runner import run_suite
     from evalkit.shards import parse_shard
     from evalkit.models.base import display_label
-    from evalkit.suite import load_suite
+    from evalkit.suite import load_suite, with_runtime
 
     suite = load_suite(args.suite, data_root=args.data_root, overrides=args.overrides)
     if args.no_code:
@@ -125,8 +124,7 @@ def _run(args: argparse.Namespace) -> int:
     }.items() if v is not None}
     if any(v is not None and v < 1 for v in (args.limit, args.batch_size, args.cache_chunk)):
         raise InputError("--limit, --batch-size and --cache-chunk must be positive")
-    suite = dataclasses.replace(suite, evaluations=tuple(
-        dataclasses.replace(e, runtime=dataclasses.replace(e.runtime, **overrides)) for e in suite.evaluations))
+    suite = with_runtime(suite, **overrides)
     if args.model:
         known = {display_label(m.name, m.options) for e in suite.evaluations for m in e.models} | {
             m.name for e in suite.evaluations for m in e.models}

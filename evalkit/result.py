@@ -32,3 +32,32 @@ class RunResult:
                  "ci_low": ci.get(key, [None, None])[0], "ci_high": ci.get(key, [None, None])[1]}
                 for key, value in self.record["metrics"].items()]
         return pd.DataFrame(rows)
+
+
+@dataclass
+class SuiteResult:
+    """Every run of a suite, in order; indexable like a list."""
+
+    runs: list[RunResult]
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __getitem__(self, index: int) -> RunResult:
+        return self.runs[index]
+
+    def __iter__(self) -> Any:
+        return iter(self.runs)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [run.record for run in self.runs]
+
+    def to_pandas(self) -> Any:
+        """One row per (run, metric key), with the evaluation each run belongs to."""
+        import pandas as pd
+
+        frames = [run.to_pandas().assign(evaluation=(run.record.get("suite") or {}).get("evaluation"))
+                  for run in self.runs]
+        columns = ["evaluation", "model", "task", "metric", "value", "ci_low", "ci_high"]
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

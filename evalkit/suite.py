@@ -322,6 +322,17 @@ def _resolve(value: Any, base: Path) -> Any:
     return value
 
 
+def with_runtime(suite: Suite, **options: Any) -> Suite:
+    """``suite`` with ``options`` (batch_size, device, limit...) set in every evaluation's runtime, validated as a
+    suite's ``runtime`` is (the command line's --batch-size and Python's keyword arguments)."""
+    if not options:
+        return suite
+    check = _Checker(suite.path or suite.name)
+    evaluations = tuple(dataclasses.replace(e, runtime=_runtime(check, {**dataclasses.asdict(e.runtime), **options},
+                                                                "runtime")) for e in suite.evaluations)
+    return dataclasses.replace(suite, evaluations=evaluations)
+
+
 def _runtime(check: _Checker, raw: dict[str, Any], keypath: str) -> Runtime:
     check.only(raw, keypath, set(RUNTIME_TYPES))
     for key, value in raw.items():

@@ -51,3 +51,24 @@ def test_readme_python_example_runs():
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
     result = namespace["result"]
     assert result.record["dataset"]["num_evaluated"] == 64 and "top1_error" in result.record["ci"]
+
+
+def test_run_suite_and_evaluate_task_from_python(tmp_path):
+    """lm-eval's simple_evaluate, evalkit's way: a suite file or mapping, or a task with a model, from Python."""
+    import pandas as pd
+
+    from tests._dist_suite import QUICK, write_suite
+
+    suite = write_suite(tmp_path, ["wmt17", "analogy"])
+    results = evalkit.run_suite(suite, overrides=["evaluations[0].runtime.limit=12"], batch_size=4)
+    assert [r.record["suite"]["evaluation"] for r in results] == ["wmt17", "analogy"]
+    assert results[0].record["dataset"]["num_evaluated"] == 12 and results[0].record["timing"]["batch_size"] == 4
+    frame = results.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and set(frame["evaluation"]) == {"wmt17", "analogy"}
+    assert not (tmp_path / "results").exists()
+    one = evalkit.evaluate_task(
+        "translation", {"adapter": "predictions", "label": "uedin",
+                        "path": str(QUICK / "wmt17_en_de/newstest2017.uedin-nmt.4722.en-de.xz")},
+        dataset={"reference_file": str(QUICK / "wmt17_en_de/newstest2017-ende-ref.de.xz")}, limit=12, batch_size=4)
+    assert one.scores["BLEU"] == results[0].scores["BLEU"]
+    assert one.to_pandas().set_index("metric")["value"]["BLEU"] == one.scores["BLEU"]
