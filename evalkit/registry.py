@@ -104,6 +104,7 @@ BUILTIN_METRICS = {
     "precision-recall": "evalkit.metrics.prc",
     "ssim": "evalkit.metrics.ssim", "lpips": "evalkit.metrics.lpips", "content-loss": "evalkit.metrics.style_losses",
     "style-loss": "evalkit.metrics.style_losses",
+    "meteor": "evalkit.metrics.meteor", "rouge": "evalkit.metrics.rouge",
 }
 BUILTIN_SCORERS = {
     "analogy": "evalkit.scoring.analogy", "bleu": "evalkit.scoring.bleu", "cider": "evalkit.scoring.cider",
