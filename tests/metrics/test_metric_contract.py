@@ -66,6 +66,24 @@ def _cider() -> Example:
     return Example(samples, changed={"sigma": 3.0})
 
 
+def _caption_metric(needs_java: bool) -> Callable[[], Example]:
+    """rouge, meteor: captions with case and punctuation, so tokenizer 'none' changes the number."""
+    def make() -> Example:
+        import shutil
+
+        if needs_java and shutil.which("java") is None:
+            pytest.skip("METEOR 1.5 is a jar: java not installed")
+        rng = np.random.default_rng(8)
+        samples = []
+        for i in range(20):
+            refs = [SENTENCES[(i + k) % len(SENTENCES)].capitalize() + "." for k in range(3)]
+            words = SENTENCES[i % len(SENTENCES)].split()
+            cand = " ".join(w for w in words if rng.random() > 0.3) or words[0]
+            samples.append((cand.capitalize() + rng.choice([".", ", too.", "!"]), refs, f"img{i}"))
+        return Example(samples, changed={"tokenizer": "none"})
+    return make
+
+
 def _vqa() -> Example:
     rng = np.random.default_rng(3)
     answers = ["yes", "no", "2", "red", "dog"]
@@ -138,6 +156,8 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
     "chrf": _translation({"word_order": 2}),
     "ter": _translation({"case_sensitive": True}),
     "cider": _cider,
+    "rouge": _caption_metric(needs_java=False),
+    "meteor": _caption_metric(needs_java=True),
     "vqa": _vqa,
     "analogy": _analogy,
     "coco-segm": _coco("segm"),
