@@ -1,4 +1,5 @@
-"""``evalkit score cider``: CIDEr-D and BLEU-1..4 of a captioning results file, as pycocoevalcap."""
+"""``evalkit score cider``: the COCO caption table of a results file, as pycocoevalcap gives it: BLEU-1..4,
+METEOR (its 1.5 jar, when Java is present), ROUGE_L and CIDEr-D. SPICE is left out: it downloads CoreNLP models."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ from evalkit.scoring.base import Scorer
 @SCORERS.register("cider")
 class CiderScorer(Scorer):
     name = "cider"
-    help = "CIDEr-D and BLEU-1..4 (pycocoevalcap) of caption results against reference captions"
+    help = "CIDEr-D, BLEU-1..4, METEOR and ROUGE_L (pycocoevalcap) of caption results against reference captions"
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -24,10 +25,13 @@ class CiderScorer(Scorer):
         parser.add_argument("--tokenizer", default="python", choices=("python", "java", "none"),
                             help="PTB tokenizer: python (default, no Java), java (CoreNLP as pycocoevalcap), none")
         parser.add_argument("--split", default="test", help="split of a Karpathy file (default test)")
+        parser.add_argument("--meteor", default="auto", choices=("auto", "yes", "no"),
+                            help="METEOR 1.5 (a jar, about 10 s to start): auto (default) when java is on PATH, "
+                                 "yes (an error without Java), no")
 
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
         from evalkit.formats.captions import read_references, read_results
-        from evalkit.metrics.cider import CiderD
+        from evalkit.metrics.cider import BLEU_KEYS, CiderD
 
         refs_path, pred_path = Path(args.refs), Path(args.pred)
         refs, _ = read_references(refs_path, getattr(args, "split", "test"))
@@ -40,10 +44,32 @@ class CiderScorer(Scorer):
         keys = list(preds)
         if not keys:
             raise InputError("no captions in the results file", file=pred_path)
+        from evalkit.metrics.meteor import Meteor
+        from evalkit.metrics.ptb_tokenizer import java_available
+        from evalkit.metrics.rouge import RougeL
+
         metric = CiderD(tokenizer=args.tokenizer)
-        metric.update([preds[k] for k in keys], [refs[k] for k in keys], keys)
-        result = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),
-                                seed=int(getattr(args, "seed", 12345)))
+        meteor = getattr(args, "meteor", "auto")
+        others = [RougeL(tokenizer=args.tokenizer)]
+        if meteor == "yes" or meteor == "auto" and java_available():
+            others.insert(0, Meteor(tokenizer=args.tokenizer))
+        ci = dict(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),
+                  seed=int(getattr(args, "seed", 12345)))
+        for m in (metric, *others):
+            m.update([preds[k] for k in keys], [refs[k] for k in keys], keys)
+        scalars, extras, intervals = metric.compute_parts(**ci)
+        for m in others:
+            more, _, more_intervals = m.compute_parts(**ci)
+            scalars.update(more)
+            intervals.update(more_intervals)
+        order = ["CIDEr", *BLEU_KEYS, "METEOR", "ROUGE_L"]  # CIDEr-D (main), then pycocoevalcap's table order
+        result: dict[str, Any] = {k: scalars[k] for k in order if k in scalars}
+        result.update(extras)
+        if ci["ci"]:
+            result["ci"] = {k: intervals[k] for k in order if k in intervals}
+        if not any(m.name == "meteor" for m in others):
+            result["METEOR_skipped"] = "no java on PATH" if meteor == "auto" else "--meteor no"
         result["num_images"] = len(keys)
         result["metric_signature"] = str(metric.signature())
+        result["metric_signatures"] = {m.name: str(m.signature()) for m in (metric, *others)}
         return result
