@@ -20,7 +20,7 @@ def _add_run(sub: Any) -> None:
                    help="run only this model (its label, name or adapter); repeatable")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the suite's, else cuda when available)")
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], help="autocast precision")
-    p.add_argument("--batch-size", type=int, help="samples per batch")
+    p.add_argument("--batch-size", type=_batch_size, help="samples per batch, or auto (the largest that fits)")
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
     p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N samples")
     p.add_argument("--bootstrap", "--ci", dest="ci", action="store_true",
@@ -48,6 +48,15 @@ def _add_run(sub: Any) -> None:
                    help="refuse a suite with any key that imports or executes code it names (factory, "
                         "trust_remote_code, allow_pickle); 'evalkit check' lists them")
     p.set_defaults(func=cmd_run)
+
+
+def _batch_size(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of samples or auto, got {text!r}") from None
 
 
 def _add_check(sub: Any) -> None:
@@ -122,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         "workers": args.workers, "limit": args.limit, "ci": args.ci or None,
         "progress": False if args.no_progress else None,
     }.items() if v is not None}
-    if any(v is not None and v < 1 for v in (args.limit, args.batch_size, args.cache_chunk)):
+    if any(isinstance(v, int) and v < 1 for v in (args.limit, args.batch_size, args.cache_chunk)):
         raise InputError("--limit, --batch-size and --cache-chunk must be positive")
     suite = with_runtime(suite, **overrides)
     if args.model:

@@ -17,6 +17,7 @@ from evalkit.environment import describe_environment
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.models.base import ModelAdapter, resolve_device
+from evalkit.oom import find_batch_size, predict_fitting
 from evalkit.registry import DATASETS, METRICS, MODELS
 from evalkit.result import RunResult
 from evalkit.run_record import build_record, model_description, now, save_result, suite_description
@@ -59,18 +60,18 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
     from tqdm import tqdm
 
     skipped: list[str] = []
-    replayed = 0
+    replayed = 0  # samples, not batches: a batch split after running out of memory is cached in pieces
     for cached in run_cache.replay() if run_cache is not None else ():
         if cached.ids:
             for metric in metrics:
                 metric.update(cached.predictions, cached.targets, cached.ids)
         skipped.extend(cached.skipped)
-        replayed += 1
+        replayed += len(cached.ids) + len(cached.skipped)
     if run_cache is not None and run_cache.set_aside:
         print(f"evalkit: warning: {run_cache.set_aside[0]} and {len(run_cache.set_aside) - 1} later chunk(s) of the "
               f"cache could not be used (corrupt, or after a corrupt or missing chunk): moved to "
               f"{run_cache.folder / 'set-aside'} and recomputed", file=sys.stderr)
-    resumed_samples = min(replayed * runtime.batch_size, len(indices))
+    resumed_samples = min(replayed, len(indices))
     indices = indices[resumed_samples:]
     pin = runtime.pin_memory if runtime.pin_memory is not None else device.startswith("cuda")
     batches = dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers, pin,
@@ -82,13 +83,13 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
     try:
         for batch in batches:
             timer.batch_arrived()
-            predictions = None
-            if len(batch):
-                predictions = adapter.predict(batch)
-                for metric in metrics:
-                    metric.update(predictions, batch.targets, batch.ids)
-            if run_cache is not None:
-                run_cache.add(CachedBatch(list(batch.ids), predictions, batch.targets, list(batch.skipped)))
+            pieces = predict_fitting(adapter.predict, batch) if len(batch) else [(batch, None)]
+            for piece, predictions in pieces:
+                if len(piece):
+                    for metric in metrics:
+                        metric.update(predictions, piece.targets, piece.ids)
+                if run_cache is not None:
+                    run_cache.add(CachedBatch(list(piece.ids), predictions, piece.targets, list(piece.skipped)))
             skipped.extend(batch.skipped)
             timer.batch_done(len(batch))
             bar.update(len(batch) + len(batch.skipped))
@@ -133,14 +134,17 @@ def evaluate_adapter(
         adapter.bind(dataset, task_name)
         adapter.load(device, runtime.precision, channels_last=runtime.channels_last, compile=runtime.compile)
         metrics = make_metrics()
+        indices = dataset.select(runtime.limit, shard)
+        fitted = _resolve_batch_size(runtime, dataset, adapter, indices)
         run_cache = None
         if cache is not None:
             run_cache = RunCache.open(cache, cache_identity(task_name, dataset, adapter, runtime, device, shard),
-                                      runtime.batch_size)
-        timing, skipped = run_loop(dataset, adapter, metrics, runtime, device, dataset.select(runtime.limit, shard),
-                                   desc, run_cache)
-        timing.update(device=device, precision=runtime.precision, batch_size=runtime.batch_size,
+                                      fitted.batch_size)
+        timing, skipped = run_loop(dataset, adapter, metrics, fitted, device, indices, desc, run_cache)
+        timing.update(device=device, precision=runtime.precision, batch_size=fitted.batch_size,
                       workers=runtime.workers, channels_last=runtime.channels_last, compile=runtime.compile)
+        if runtime.batch_size == "auto":
+            timing["batch_size_auto"] = True
         if run_cache is not None:
             run_cache.finish({"task": task_name, "model": model_description(adapter), "timing": timing,
                               "skipped": skipped, "metric_specs": [list(s) for s in metric_specs],
@@ -168,6 +172,19 @@ def evaluate_adapter(
         return {**record, **caches}
 
     return distributed.share_from_main(ctx, finish), merged
+
+
+def _resolve_batch_size(runtime: Runtime, dataset: DatasetLoader, adapter: ModelAdapter,
+                        indices: Sequence[int]) -> Runtime:
+    """``batch_size: auto``: the largest batch of the first samples whose forward pass fits (untimed probe)."""
+    if runtime.batch_size != "auto":
+        return runtime
+
+    def first(size: int) -> Any:
+        return next(iter(dataset.batches(indices[:size], size, adapter.transform())))
+
+    size = find_batch_size(adapter.predict, first, len(indices)) if len(indices) else 1
+    return dataclasses.replace(runtime, batch_size=size)
 
 
 def _pop_cache_dirs(timings: list[dict[str, Any]]) -> dict[str, Any]:

@@ -29,7 +29,9 @@ class Component:
 class Runtime:
     device: str = "auto"
     precision: str = "fp32"
-    batch_size: int = 32
+    #: samples per batch, or "auto": the largest (up to 256) whose forward pass fits; a batch that runs out of
+    #: memory is split and retried either way
+    batch_size: int | str = 32
     workers: int = 0
     limit: int | None = None
     channels_last: bool = False
@@ -47,12 +49,14 @@ class Runtime:
 
 
 RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
-    "device": (str,), "precision": (str,), "batch_size": (int,), "workers": (int,), "limit": (int, type(None)),
+    "device": (str,), "precision": (str,), "batch_size": (int, str), "workers": (int,), "limit": (int, type(None)),
     "channels_last": (bool,), "compile": (bool,), "warmup_batches": (int,), "pin_memory": (bool, type(None)),
     "prefetch_factor": (int, type(None)), "persistent_workers": (bool,),
     "ci": (bool,), "n_resamples": (int,), "seed": (int,), "progress": (bool,),
 }
 RUNTIME_CHOICES = {"precision": ("fp32", "fp16", "bf16")}
+#: the text values an int runtime option may take instead of a number
+RUNTIME_WORDS = {"batch_size": ("auto",)}
 
 
 @dataclass(frozen=True)
@@ -340,6 +344,10 @@ def _runtime(check: _Checker, raw: dict[str, Any], keypath: str) -> Runtime:
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise check.fail(f"{keypath}.{key}", f"expected {expected}, got {value!r}")
+        if isinstance(value, str) and key in RUNTIME_WORDS:
+            if value not in RUNTIME_WORDS[key]:
+                raise check.fail(f"{keypath}.{key}", f"expected int or {' or '.join(RUNTIME_WORDS[key])}, got {value!r}")
+            continue
         if key in RUNTIME_CHOICES and value not in RUNTIME_CHOICES[key]:
             raise check.fail(f"{keypath}.{key}", f"expected one of {', '.join(RUNTIME_CHOICES[key])}, got {value!r}")
         if key in ("batch_size", "n_resamples") and value < 1 or key in ("workers", "warmup_batches") and value < 0:

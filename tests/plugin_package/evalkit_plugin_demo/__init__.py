@@ -33,12 +33,15 @@ class NumbersFile(DatasetLoader):
 
 
 class Halver(ModelAdapter):
-    """Predicts half of each input, so the error is half the target."""
+    """Predicts half of each input, so the error is half the target. ``max_batch`` makes a larger batch run out
+    of memory (as a GPU would), to test evalkit's split-and-retry."""
 
     name = "plugin-halver"
     tasks = ("plugin-numbers",)
 
     def predict(self, batch: Batch) -> Any:
+        if len(batch) > self.options.get("max_batch", len(batch)):
+            raise MemoryError(f"out of memory: a batch of {len(batch)} (injected)")
         return [x / 2 for x in batch.inputs]
 
 
