@@ -248,6 +248,17 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
+def java_fallback_available() -> bool:
+    """Whether the default backend can send captions to CoreNLP: ``java`` on PATH and pycocoevalcap's jar."""
+    if not java_available():
+        return False
+    try:
+        java_tokenizer_jar()
+    except MissingResourceError:
+        return False
+    return True
+
+
 def tokenize_java(captions: Sequence[str]) -> list[str]:
     """pycocoevalcap's PTBTokenizer on ``captions`` in one Java launch, temp file outside site-packages."""
     if not captions:
@@ -332,8 +343,9 @@ def tokenize(captions: Iterable[str], backend: str = "python") -> list[str]:
 
     Backends: ``java`` runs CoreNLP on all of them; ``python-only`` runs the Python port on all of them (no Java;
     captions outside :func:`guaranteed` are tokenised on a best-effort basis); ``python`` (the default) runs the
-    port and, when a ``java`` executable is on PATH, CoreNLP on the captions :func:`guaranteed` rejects, so its
-    output equals the jar's on every caption. Without Java, ``python`` is ``python-only``.
+    port and, when a ``java`` executable is on PATH and pycocoevalcap (its jar) is installed, CoreNLP on the
+    captions :func:`guaranteed` rejects (one Java launch), so its output equals the jar's on every caption.
+    Without them, ``python`` is ``python-only``.
     """
     captions = list(captions)
     if backend == "java":
@@ -342,7 +354,7 @@ def tokenize(captions: Iterable[str], backend: str = "python") -> list[str]:
         raise ValueError(f"tokenizer must be 'python', 'python-only' or 'java', got {backend!r}")
     lines = [c.replace("\n", " ") for c in captions]
     out = [tokenize_caption(line, _following(lines, i)) for i, line in enumerate(lines)]
-    if backend == "python" and java_available():
+    if backend == "python" and java_fallback_available():
         fallback = [i for i, line in enumerate(lines) if not guaranteed(line)]
         if fallback:
             for i, tokens in _tokenize_java_in_context(lines, fallback).items():
