@@ -96,6 +96,8 @@ class TranslationDataset(DatasetLoader):
         files = list(self.reference_paths) + ([self.source_path] if self.source_path else [])
         streams = list(self.references) + ([self.sources] if self.sources is not None else [])
         counts = [len(s) for s in streams]
+        if counts[0] == 0:
+            raise InputError("no lines: a reference file needs one segment per line", file=files[0])
         if len(set(counts)) > 1:
             detail = ", ".join(f"{p} has {c}" for p, c in zip(files, counts))
             raise InputError(f"line counts differ: {detail}", file=files[counts.index(min(counts))])

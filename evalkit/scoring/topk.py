@@ -19,10 +19,10 @@ def read_logits(path: Path) -> np.ndarray:
         raise MissingResourceError(f"logits file not found: {path.resolve()}")
     try:
         logits = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, EOFError) as err:  # EOFError: an empty or truncated file
         raise InputError(f"not a numeric .npy array: {err}", file=path) from None
-    if logits.ndim != 2 or not np.issubdtype(logits.dtype, np.number):
-        raise InputError(f"expected a 2-D numeric array (samples × classes), got {logits.dtype} {logits.shape}",
+    if logits.ndim != 2 or not (np.issubdtype(logits.dtype, np.integer) or np.issubdtype(logits.dtype, np.floating)):
+        raise InputError(f"expected a 2-D array of real numbers (samples × classes), got {logits.dtype} {logits.shape}",
                          file=path)
     if not logits.size:
         raise InputError(f"no logits to score (shape {logits.shape})", file=path)

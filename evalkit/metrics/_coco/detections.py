@@ -16,7 +16,7 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics._coco import rle
-from evalkit.metrics._coco.groundtruth import GroundTruth
+from evalkit.metrics._coco.groundtruth import MAX_COORDINATE, GroundTruth, polygon_coordinates_ok
 
 
 @dataclass
@@ -64,10 +64,10 @@ class _Checker:
             if not isinstance(r, dict):
                 self.error(i, None, "each result must be a JSON object")
             image = self.require(i, r, "image_id")
-            if _as_int(image) not in self.gt.image_index:
+            if not _known(image, self.gt.image_index):
                 self.error(i, "image_id", f"image id {image!r} is not in the ground truth")
             cat = self.require(i, r, "category_id")
-            if _as_int(cat) not in self.gt.category_index:
+            if not _known(cat, self.gt.category_index):
                 self.error(i, "category_id", f"category id {cat!r} is not in the ground truth categories")
             score = self.require(i, r, "score")
             if not _is_number(score) or math.isnan(score):
@@ -90,6 +90,9 @@ class _Checker:
             if not segm or not all(isinstance(p, list) and all(_is_number(v) for v in p) for p in segm):
                 self.error(i, "segmentation", "polygons must be a non-empty list of coordinate lists")
             for k, polygon in enumerate(segm):
+                if not polygon_coordinates_ok(polygon):
+                    self.error(i, f"segmentation[{k}]", f"polygon coordinates must be finite and within "
+                                                        f"{MAX_COORDINATE:.0f} pixels")
                 if len(polygon) % 2:
                     self.error(i, f"segmentation[{k}]", f"a polygon is x, y pairs; got {len(polygon)} numbers "
                                                         "(pycocotools would silently drop the last one)")
@@ -120,9 +123,16 @@ def _as_int(v: Any) -> Any:
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
+def _known(value: Any, index: dict[int, int]) -> bool:
+    """Whether an id is one of ``index``'s (False for lists and other values that cannot be ids)."""
+    return _is_number(value) and _as_int(value) in index
+
+
 def _ids_to_index(values: list[Any], known: np.ndarray) -> np.ndarray | None:
     """Indices of ``values`` in the sorted id array ``known``; None when any is unknown or not integral."""
     arr = np.asarray(values)
+    if arr.shape != (len(values),):  # an id that is a list or an object
+        return None
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             return None
@@ -233,7 +243,7 @@ def _pieces(segs: list[Any], heights: np.ndarray, widths: np.ndarray, box: np.nd
             segm = [[x, y, x, y + bh, x + bw, y + bh, x + bw, y]]
         try:
             if isinstance(segm, list):
-                if any(not isinstance(p, list) or len(p) % 2 for p in segm):
+                if any(not isinstance(p, list) or len(p) % 2 or not polygon_coordinates_ok(p) for p in segm):
                     raise ValueError
                 pieces.append(rle.polygons_to_rle(segm, h, w))
             elif isinstance(segm, dict) and isinstance(segm.get("counts"), list):

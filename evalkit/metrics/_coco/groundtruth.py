@@ -23,6 +23,17 @@ def load_json(source: str | Path | bytes) -> Any:
     return read_json(source, "COCO JSON file")
 
 
+#: polygon coordinates beyond this many pixels are refused: rasterising an edge allocates memory in proportion
+#: to its length (pycocotools runs out of memory on a coordinate of 1e9), and no image is this large
+MAX_COORDINATE = 2.0**20
+
+
+def polygon_coordinates_ok(values: Any) -> bool:
+    """Whether polygon coordinates are finite numbers within ``MAX_COORDINATE`` of the origin."""
+    coords = np.asarray(values, np.float64)
+    return bool(np.all(np.abs(coords) <= MAX_COORDINATE))  # False for NaN
+
+
 class GroundTruth:
     """Images, categories and annotations of a COCO instances file.
 
@@ -47,13 +58,32 @@ class GroundTruth:
             raise InputError(f"{section} entry has no {name!r}", file=self.file, record=f"{section}[{index}]", field=name)
         return record[name]
 
+    def _integer(self, section: str, index: int, record: dict[str, Any], name: str) -> int:
+        """An id or size: an integer (or an integral float) that fits in 64 bits."""
+        value = self._field(section, index, record, name)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or not -2**63 <= value < 2**63:
+            raise InputError(f"{name!r} must be an integer, got {value!r}", file=self.file,
+                             record=f"{section}[{index}]", field=name)
+        return value
+
     def _read_images(self, data: dict[str, Any]) -> None:
         images = data.get("images")
         if not isinstance(images, list):
             raise InputError("missing 'images' list", file=self.file, field="images")
-        self.image_ids = np.array([self._field("images", i, im, "id") for i, im in enumerate(images)], np.int64)
-        self.heights = np.array([self._field("images", i, im, "height") for i, im in enumerate(images)], np.int64)
-        self.widths = np.array([self._field("images", i, im, "width") for i, im in enumerate(images)], np.int64)
+        self.image_ids = np.array([self._integer("images", i, im, "id") for i, im in enumerate(images)], np.int64)
+        self.heights = np.array([self._integer("images", i, im, "height") for i, im in enumerate(images)], np.int64)
+        self.widths = np.array([self._integer("images", i, im, "width") for i, im in enumerate(images)], np.int64)
+        for name, sizes in (("height", self.heights), ("width", self.widths)):
+            if len(sizes) and sizes.min() < 1:
+                i = int(np.argmin(sizes))
+                raise InputError(f"image {name} must be at least 1 pixel, got {sizes[i]}", file=self.file,
+                                 record=f"images[{i}]", field=name)
+        if len(self.heights) and (self.heights.astype(np.float64) * self.widths).max() >= 2**32:
+            i = int(np.argmax(self.heights.astype(np.float64) * self.widths))
+            raise InputError(f"image of {self.heights[i]} x {self.widths[i]} pixels: COCO masks (RLE) hold at "
+                             "most 2^32 pixels", file=self.file, record=f"images[{i}]", field="height")
         self.image_index: dict[int, int] = {}
         for i, image_id in enumerate(self.image_ids.tolist()):
             if image_id in self.image_index:
@@ -64,7 +94,7 @@ class GroundTruth:
         cats = data.get("categories")
         if not isinstance(cats, list):
             raise InputError("missing 'categories' list", file=self.file, field="categories")
-        ids = [self._field("categories", i, c, "id") for i, c in enumerate(cats)]
+        ids = [self._integer("categories", i, c, "id") for i, c in enumerate(cats)]
         if len(set(ids)) != len(ids):
             raise InputError("a category id appears twice", file=self.file, field="categories")
         self.category_ids = np.array(sorted(ids), np.int64)
@@ -79,6 +109,11 @@ class GroundTruth:
         seen: set[Any] = set()
         for i, a in enumerate(anns):
             ann_id = self._field("annotations", i, a, "id")
+            for name in ("id", "image_id", "category_id"):
+                value = self._field("annotations", i, a, name)
+                if not isinstance(value, (int, float, str)):
+                    raise InputError(f"{name!r} must be an integer, got {value!r}", file=self.file,
+                                     record=f"annotations[{i}]", field=name)
             if ann_id in seen:
                 raise InputError(f"annotation id {ann_id} appears twice", file=self.file, record=f"annotations[{i}]", field="id")
             seen.add(ann_id)
@@ -93,7 +128,7 @@ class GroundTruth:
         self.ann_image = np.array(img, np.int64)
         self.ann_category = np.array(cat, np.int64)
         self.area = np.array([self._number(i, a, "area") for i, a in zip(keep, kept)], np.float64)
-        crowd = [self._field("annotations", i, a, "iscrowd") for i, a in zip(keep, kept)]
+        crowd = [self._flag(i, a, "iscrowd") for i, a in zip(keep, kept)]
         self.iscrowd = np.array([int(c) != 0 for c in crowd], np.bool_)
         self.id_nonzero = np.array([a["id"] != 0 for a in kept], np.bool_)
         self._kept = kept
@@ -102,6 +137,13 @@ class GroundTruth:
         order = np.lexsort((np.arange(len(kept)), self.ann_category, self.ann_image))
         self.sorted_anns = order
         self.image_start = np.searchsorted(self.ann_image[order], np.arange(len(self.image_ids) + 1))
+
+    def _flag(self, index: int, record: dict[str, Any], name: str) -> Any:
+        value = self._field("annotations", index, record, name)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(f"{name!r} must be 0 or 1, got {value!r}", file=self.file, record=f"annotations[{index}]",
+                             field=name)
+        return value
 
     def _number(self, index: int, record: dict[str, Any], name: str) -> float:
         value = self._field("annotations", index, record, name)
@@ -116,7 +158,8 @@ class GroundTruth:
             rows = []
             for i, a in zip(self._ann_positions, self._kept):
                 box = self._field("annotations", i, a, "bbox")
-                if not isinstance(box, (list, tuple)) or len(box) != 4:
+                if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) for v in box):
                     raise InputError("'bbox' must be [x, y, w, h]", file=self.file, record=f"annotations[{i}]", field="bbox")
                 rows.append(box)
             self._boxes = np.array(rows, np.float64).reshape(-1, 4)
@@ -156,27 +199,41 @@ class GroundTruth:
             segm = self._field("annotations", i, a, "segmentation")
             im = self.ann_image[j]
             h, w = int(self.heights[im]), int(self.widths[im])
-            if isinstance(segm, list) and segm and isinstance(segm[0], list) and len(segm[0]) > 4:
-                polys.append(j)
-            elif isinstance(segm, list) and segm:  # frPyObjects reads a first part of 4 numbers as a box
-                pieces[j] = rle.polygons_to_rle(segm, h, w)
-            elif isinstance(segm, dict) and "counts" in segm:
-                counts = segm["counts"]
-                if isinstance(counts, list):
-                    pieces[j] = rle.uncompressed_to_rle(segm, h, w)
+            try:
+                if isinstance(segm, list) and segm and isinstance(segm[0], list) and len(segm[0]) > 4:
+                    if not all(isinstance(part, list) for part in segm):
+                        raise TypeError("a polygon is a list of coordinates")
+                    polys.append(j)
+                elif isinstance(segm, list) and segm:  # frPyObjects reads a first part of 4 numbers as a box
+                    if not polygon_coordinates_ok(list(chain.from_iterable(segm))):
+                        raise ValueError(f"polygon coordinates must be finite and within {MAX_COORDINATE:.0f} pixels")
+                    pieces[j] = rle.polygons_to_rle(segm, h, w)
+                elif isinstance(segm, dict) and "counts" in segm and isinstance(segm["counts"], (list, str)):
+                    counts = segm["counts"]
+                    if isinstance(counts, list):
+                        pieces[j] = rle.uncompressed_to_rle(segm, h, w)
+                    else:
+                        pieces[j] = counts.encode("utf-8", "surrogatepass")
+                        if not isinstance(segm.get("size"), list) or segm["size"] != [h, w]:
+                            raise InputError(f"mask size {segm.get('size')} differs from the image's [{h}, {w}]",
+                                             file=self.file, record=f"annotations[{i}]", field="segmentation.size")
                 else:
-                    pieces[j] = counts.encode() if isinstance(counts, str) else bytes(counts)
-                    if list(segm.get("size", [])) != [h, w]:
-                        raise InputError(f"mask size {segm.get('size')} differs from the image's [{h}, {w}]",
-                                         file=self.file, record=f"annotations[{i}]", field="segmentation.size")
-            else:
-                raise InputError("segmentation must be non-empty polygons or an RLE", file=self.file,
-                                 record=f"annotations[{i}]", field="segmentation")
+                    raise InputError("segmentation must be non-empty polygons or an RLE", file=self.file,
+                                     record=f"annotations[{i}]", field="segmentation")
+            except InputError:
+                raise
+            except Exception as err:  # pycocotools' frPyObjects raises a bare Exception
+                raise InputError(f"segmentation could not be read: {err}", file=self.file,
+                                 record=f"annotations[{i}]", field="segmentation") from None
         parts = [part for j in polys for part in self._kept[j]["segmentation"]]
         try:
             coords = np.fromiter(chain.from_iterable(parts), np.float64)
         except (TypeError, ValueError):
             raise InputError("polygon coordinates must be numbers", file=self.file, field="segmentation") from None
+        if not polygon_coordinates_ok(coords):
+            j = next(j for j in polys if not polygon_coordinates_ok(list(chain.from_iterable(self._kept[j]["segmentation"]))))
+            raise InputError(f"polygon coordinates must be finite and within {MAX_COORDINATE:.0f} pixels",
+                             file=self.file, record=f"annotations[{self._ann_positions[j]}]", field="segmentation")
         return _MaskJob(
             n=len(self._kept), poly_index=np.asarray(polys, np.int64), coords=coords,
             poly_offsets=np.r_[0, np.cumsum([len(p) for p in parts])].astype(np.int64),
