@@ -131,10 +131,30 @@ def _check_unique(qids: Sequence[int], path: str | Path) -> None:
             seen[qid] = index
 
 
+def load_question_ids(path: str | Path) -> set[int]:
+    """The question ids of an official questions file, checked as :func:`load_questions` checks them.
+
+    The usual valid file is checked column-wise in C; a failing one is walked by :func:`load_questions`'s
+    loop, which names the first bad record.
+    """
+    records = _list_in(read_json(path), "questions", path)
+    if _only(records, dict):
+        qids = field_values(records, "question_id")
+        if _only(qids, int):
+            out = set(qids)
+            if len(out) == len(qids):
+                return out
+    return set(_questions_by_id(records, path))
+
+
 def load_questions(path: str | Path) -> dict[int, dict[str, Any]]:
     """``question_id → question record`` of an official questions file."""
+    return _questions_by_id(_list_in(read_json(path), "questions", path), path)
+
+
+def _questions_by_id(records: list[Any], path: str | Path) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
-    for index, record in enumerate(_list_in(read_json(path), "questions", path)):
+    for index, record in enumerate(records):
         qid = _question_id(record, index, path)
         if qid in out:
             raise InputError(f"question_id {qid} appears twice", file=path, record=index, field="question_id")
