@@ -8,7 +8,8 @@ matches, those of the reference that scores best). It then sends ``EVAL ||| stat
 each image's score and the corpus score. The corpus score is *not* the mean of the image scores: the jar adds
 the statistics of all images (an image's chunks only when it is not a perfect match) and scores the sums once.
 
-Here the jar computes each image's statistics (one Java launch for all images of the state, cached per line);
+Here the jar computes each image's statistics (one jar process per Python process, kept running as
+pycocoevalcap keeps it; answers cached per line);
 the scores are computed from them in Python with the jar's own arithmetic (en defaults α=0.85, β=0.2, γ=0.6,
 δ=0.75, stage weights 1.0 0.6 0.8 0.6): for the image scores and the corpus score pycocoevalcap reports, and for
 any bootstrap resample (the statistics of a drawn image count once per draw), with no further Java launch.
@@ -19,8 +20,10 @@ Java is required (``MissingResourceError`` without it); SPICE is not offered (it
 """
 from __future__ import annotations
 
+import atexit
 import math
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -59,26 +62,61 @@ def score_line(candidate: str, references: list[str]) -> str:
     return line.replace("\n", " ").replace("\r", " ")
 
 
-def jar_statistics(lines: list[str]) -> np.ndarray:
-    """The jar's statistics for each ``SCORE`` line, shape (n, 23); one Java launch for the lines not cached."""
-    todo = list(dict.fromkeys(line for line in lines if line not in _STATS_CACHE))
-    if todo:
+#: the jar, started once per process and kept (as pycocoevalcap keeps it): loading its paraphrase table takes seconds
+_PROCESS: subprocess.Popen | None = None
+_LOCK = threading.Lock()
+#: SCORE lines written before their answers are read: their answers (about 100 bytes each) fit in a pipe's buffer,
+#: so the jar never blocks on its output while we write
+_CHUNK = 256
+
+
+def _jar_process() -> subprocess.Popen:
+    global _PROCESS
+    if _PROCESS is None or _PROCESS.poll() is not None:
         if not java_available():
             raise MissingResourceError("metric 'meteor' needs a java executable on PATH (METEOR 1.5 is a jar)")
         jar = meteor_jar()
-        proc = subprocess.run(
+        _PROCESS = subprocess.Popen(
             ["java", "-jar", "-Xmx2G", str(jar), "-", "-", "-stdio", "-l", "en", "-norm"],
-            input=("\n".join(todo) + "\n").encode("utf-8"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=str(jar.parent), check=False,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=str(jar.parent),
         )
-        out = proc.stdout.decode("utf-8").splitlines()
-        if proc.returncode != 0 or len(out) < len(todo):
-            raise MissingResourceError(f"METEOR jar failed: {proc.stderr.decode(errors='replace')[-500:]}")
-        for line, stats in zip(todo, out):
-            values = tuple(float(v) for v in stats.split())
-            if len(values) != N_STATS:
-                raise MissingResourceError(f"METEOR jar answered {stats!r} to a SCORE line")
-            _STATS_CACHE[line] = values
+        if not getattr(_jar_process, "registered", False):
+            atexit.register(_close_jar)
+            _jar_process.registered = True  # type: ignore[attr-defined]
+    return _PROCESS
+
+
+def _close_jar() -> None:
+    global _PROCESS
+    if _PROCESS is not None:
+        try:
+            _PROCESS.stdin.close()  # type: ignore[union-attr]
+            _PROCESS.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            _PROCESS.kill()
+        _PROCESS = None
+
+
+def jar_statistics(lines: list[str]) -> np.ndarray:
+    """The jar's statistics for each ``SCORE`` line, shape (n, 23); lines not cached go to the process's jar."""
+    todo = list(dict.fromkeys(line for line in lines if line not in _STATS_CACHE))
+    with _LOCK:
+        for start in range(0, len(todo), _CHUNK):
+            chunk = todo[start : start + _CHUNK]
+            proc = _jar_process()
+            try:
+                proc.stdin.write(("\n".join(chunk) + "\n").encode("utf-8"))  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+                answers = [proc.stdout.readline().decode("utf-8") for _ in chunk]  # type: ignore[union-attr]
+            except OSError as err:
+                _close_jar()
+                raise MissingResourceError(f"METEOR jar failed: {err}") from None
+            for line, stats in zip(chunk, answers):
+                values = tuple(float(v) for v in stats.split())
+                if len(values) != N_STATS:
+                    _close_jar()
+                    raise MissingResourceError(f"METEOR jar answered {stats.strip()!r} to a SCORE line")
+                _STATS_CACHE[line] = values
     return np.array([_STATS_CACHE[line] for line in lines], dtype=np.float64).reshape(len(lines), N_STATS)
 
 
