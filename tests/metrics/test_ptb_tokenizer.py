@@ -218,3 +218,12 @@ def test_cider_equals_pycocoevalcap_pipeline_on_captions_that_end_in_one_letter_
     metric = CiderD(tokenizer="python")
     metric.update([cands[k] for k in keys], [refs[k] for k in keys], keys)
     assert metric.aggregate()["CIDEr"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_without_java_the_default_is_the_port_alone(monkeypatch):
+    import evalkit.metrics.ptb_tokenizer as ptb
+
+    monkeypatch.setattr(ptb, "java_available", lambda: False)
+    captions = ["Mr. Smith,1990s....", "with a.", "A dog"]
+    assert not ptb.java_fallback_available()
+    assert tokenize(captions) == tokenize(captions, "python-only") == ["mr. smith 1990s ....", "with a", "a dog"]
