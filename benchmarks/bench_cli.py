@@ -120,7 +120,7 @@ def cider_commands() -> dict[str, list[str]]:
         "r.__exit__(None, None, None); print(bleu, cider)"
     ) % (str(refs), str(res))
     return {"reference": python_command(reference),
-            "evalkit": evalkit_command("cider", "--refs", refs, "--pred", res)}
+            "evalkit": evalkit_command("cider", "--meteor", "no", "--refs", refs, "--pred", res)}
 
 
 def coco_commands(iou_type: str = "segm") -> dict[str, list[str]]:

@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from evalkit.errors import MissingResourceError
 
@@ -352,11 +352,29 @@ def tokenize(captions: Iterable[str], backend: str = "python") -> list[str]:
         return tokenize_java(captions)
     if backend not in ("python", "python-only"):
         raise ValueError(f"tokenizer must be 'python', 'python-only' or 'java', got {backend!r}")
+    fallback = backend == "python" and java_fallback_available()
+    # CIDEr, BLEU and ROUGE_L of one `evalkit score cider` tokenise the same captions: the last few results
+    # are kept, keyed by everything the tokens depend on (the captions, the backend, Java, the functions)
+    key = (fallback, tokenize_caption, _tokenize_java_in_context, tuple(captions))
+    if key in _RECENT:
+        return list(_RECENT[key])
+    out = _tokenize_python(captions, fallback)
+    _RECENT[key] = tuple(out)
+    while len(_RECENT) > 4:
+        del _RECENT[next(iter(_RECENT))]
+    return out
+
+
+#: the last few results of :func:`tokenize` (the python backends), oldest first
+_RECENT: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
+def _tokenize_python(captions: list[str], fallback: bool) -> list[str]:
     lines = [c.replace("\n", " ") for c in captions]
     out = [tokenize_caption(line, _following(lines, i)) for i, line in enumerate(lines)]
-    if backend == "python" and java_fallback_available():
-        fallback = [i for i, line in enumerate(lines) if not guaranteed(line)]
-        if fallback:
-            for i, tokens in _tokenize_java_in_context(lines, fallback).items():
+    if fallback:
+        rejected = [i for i, line in enumerate(lines) if not guaranteed(line)]
+        if rejected:
+            for i, tokens in _tokenize_java_in_context(lines, rejected).items():
                 out[i] = tokens
     return out
