@@ -70,7 +70,7 @@ def test_quickstart_bleu_equals_sacrebleu_full_precision_values(quickstart_recor
 
 
 def test_quickstart_random_weights_are_said_plainly(quickstart_records):
-    (imagenet,) = [r for r in quickstart_records if r["task"] == "imagenet"]
+    (imagenet,) = [r for r in quickstart_records if r["suite"]["evaluation"] == "imagefolder-timm"]
     assert imagenet["model"]["random_weights"] is True
     assert any("random" in n and "chance" in n for n in imagenet["notes"])
     assert imagenet["timing"]["throughput"] > 0
@@ -129,3 +129,14 @@ def test_quickstart_analogy_equals_gensims_values(quickstart_records):
            for r in quickstart_records if r["task"] == "analogy"}
     assert set(got) == set(expected)
     assert all(got[name] == pytest.approx(expected[name], rel=1e-12) for name in got)
+
+
+def test_quickstart_digits_model_reproduces_its_error_exactly(quickstart_records):
+    """A real trained model (scripts/train_digits.py) on real images: make demo reproduces its error exactly."""
+    sources = (REPO / "data" / "quickstart" / "digits" / "SOURCES.md").read_text()
+    expected = float(re.search(r"top-1 error ([0-9.]+) %", sources).group(1))
+    weights_sha = re.search(r"weights: sha256 `([0-9a-f]{64})`", sources).group(1)
+    record = next(r for r in quickstart_records if r["model"]["name"] == "test_resnet-digits")
+    assert record["metrics"]["top1_error"] == expected and record["dataset"]["num_evaluated"] == 899
+    assert record["model"]["random_weights"] is False and record["model"]["weights_sha256"] == weights_sha
+    assert record["dataset"]["fingerprint"] in sources and "year" not in record["model"]
