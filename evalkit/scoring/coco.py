@@ -20,6 +20,20 @@ class _CocoScorer(Scorer):
                             help="fast (default, identical numbers) or reference (pycocotools)")
 
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
+        """Scored with the cyclic GC paused: a results file is millions of dicts, lists and strings, and each
+        collection would walk them all while nothing here makes a cycle; they are freed (by reference
+        counting) when ``_score`` returns, before the GC resumes."""
+        import gc
+
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._score(args)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _score(self, args: argparse.Namespace) -> dict[str, Any]:
         from evalkit.metrics._coco.groundtruth import GroundTruth, load_json
         from evalkit.metrics.coco import CocoBbox, CocoSegm
 
