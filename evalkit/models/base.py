@@ -58,6 +58,8 @@ class ModelAdapter(ABC):
     name: ClassVar[str]
     #: tasks this adapter can serve (None: any)
     tasks: ClassVar[tuple[str, ...] | None] = None
+    #: False for adapters that read predictions from files: their "throughput" is file reading, not a model
+    runs_model: ClassVar[bool] = True
 
     def __init__(self, **options: Any):
         self.options = options
@@ -86,6 +88,7 @@ class ModelAdapter(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"adapter": self.name, "name": self.display_name(), "random_weights": self.random_weights,
+                "runs_model": self.runs_model,
                 "options": {k: v for k, v in self.options.items() if isinstance(v, (str, int, float, bool, type(None)))}}
 
 

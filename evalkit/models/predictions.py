@@ -33,6 +33,7 @@ class PredictionsFile(ModelAdapter):
     """Outputs read from ``path`` (format chosen by the suite's task)."""
 
     name = "predictions"
+    runs_model = False
 
     def __init__(self, path: str, task: str | None = None, **options: Any):
         super().__init__(path=path, task=task, **options)

@@ -29,6 +29,7 @@ class StylizedFolder(ModelAdapter):
     """
 
     name = "stylized"
+    runs_model = False
     tasks = (TASK,)
 
     def __init__(self, path: str, **options: Any):

@@ -23,7 +23,7 @@ SUPPORTED_MAJORS = ("1", "2")
 
 #: every column of the tidy frame, in order (a frame with no rows still has them)
 COLUMNS = [
-    "file", "run_id", "suite", "evaluation", "task", "model", "adapter", "random_weights", "model_year",
+    "file", "run_id", "suite", "evaluation", "task", "model", "adapter", "random_weights", "runs_model", "model_year",
     "parameters", "dataset", "dataset_key", "num_samples", "metric", "value", "ci_low", "ci_high",
     "signature", "main_metric", "higher_is_better", "is_main", "throughput", "latency_ms_mean", "latency_ms_p50",
     "latency_ms_p99", "peak_gpu_memory_bytes", "peak_host_rss_bytes", "peak_memory_bytes", "device",
@@ -146,6 +146,8 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
         "model": model_name,
         "adapter": model.get("adapter"),
         "random_weights": bool(model.get("random_weights", False)),
+        # records before format 2 do not say; their predictions-file runs are known by adapter name
+        "runs_model": bool(model.get("runs_model", model.get("adapter") != "predictions")),
         "model_year": model_year(record),
         "parameters": model.get("parameters"),
         "dataset": _dataset_label(suite, dataset, task),

@@ -157,8 +157,10 @@ def _label_runs(ax, runs: pd.DataFrame, fontsize: int = 8) -> None:
 
 
 def plottable_speed(board: pd.DataFrame) -> pd.DataFrame:
-    """The runs a speed/accuracy plot can show: trained weights, a throughput and a value."""
-    return board[~board["random_weights"].astype(bool)].dropna(subset=["throughput", "value"])
+    """The runs a speed/accuracy plot can show: a model that ran (not a predictions file), trained weights, a
+    throughput and a value."""
+    ran = board["runs_model"].astype(bool) if "runs_model" in board else True
+    return board[~board["random_weights"].astype(bool) & ran].dropna(subset=["throughput", "value"])
 
 
 def speed_accuracy_figure(board: pd.DataFrame, metric: str, higher_is_better: bool, title: str) -> Figure:

@@ -61,7 +61,7 @@ class RecordFactory:
             "task": task,
             "main_metric": main[0],
             "higher_is_better": main[1],
-            "model": {"adapter": "predictions", "name": model, "parameters": 25_000_000, "weights_file": None,
+            "model": {"adapter": "predictions", "runs_model": True, "name": model, "parameters": 25_000_000, "weights_file": None,
                       "weights_sha256": None, "random_weights": random_weights, "year": year, "options": {}},
             "dataset": {"loader": task, "root": f"/data/{task}", "num_samples": num_samples,
                         "num_evaluated": num_samples, "num_skipped": 0, "fingerprint": fingerprint, "options": {}},
