@@ -8,7 +8,8 @@ ids, NaN scores and masks of the wrong size are errors that name the record.
 from __future__ import annotations
 
 import math
-from itertools import chain
+import operator
+from itertools import chain, repeat
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,7 +167,7 @@ def parse_results(
         score = np.array([r["score"] for r in results], np.float64)
         given_box = None
         if box_mode or iou_type == "bbox":
-            has_box = box_mode or all("bbox" in r for r in results)
+            has_box = box_mode or all(map(operator.contains, results, repeat("bbox")))  # loops in C
             rows = [r["bbox"] for r in results] if has_box else [r.get("bbox", [0, 0, 0, 0]) for r in results]
             if any(len(b) != 4 for b in rows):
                 raise ValueError
@@ -207,15 +208,15 @@ def _masks(results: list[Any], gt: GroundTruth, image: np.ndarray, box: np.ndarr
     heights, widths = gt.heights[image], gt.widths[image]
     segs = [r.get("segmentation") for r in results]
     masks = None
-    if all(type(s) is dict for s in segs):
+    if set(map(type, segs)) <= {dict}:  # every one a dict (the loops in C)
         try:
-            counts = [s["counts"] for s in segs]
-            sizes = np.array([s["size"] for s in segs], np.int64)
+            counts = list(map(operator.itemgetter("counts"), segs))
+            sizes = np.array(list(map(operator.itemgetter("size"), segs)), np.int64)
         except (KeyError, TypeError, ValueError):
             checker.fail(iou_type, box_mode)
         if sizes.shape != (len(segs), 2) or not (np.array_equal(sizes[:, 0], heights) and np.array_equal(sizes[:, 1], widths)):
             checker.fail(iou_type, box_mode)
-        if all(type(c) is str for c in counts):
+        if set(map(type, counts)) <= {str}:
             try:
                 masks = rle.MaskBuffer.from_strings(counts)
             except UnicodeError:
