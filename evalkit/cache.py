@@ -160,7 +160,18 @@ def read_meta(folder: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("schema") != CACHE_SCHEMA:
         raise InputError(f"not a prediction cache (schema {CACHE_SCHEMA!r})", file=Path(folder) / "run.json",
                          field="schema")
+    if meta.get("complete"):  # what 'evalkit rescore' reads from a finished run
+        from evalkit.shards import check_structure
+
+        check_structure(meta, META_FIELDS, Path(folder) / "run.json")
     return meta
+
+
+META_FIELDS: dict[str, Any] = {
+    "identity": dict, "identity.model": (dict, str, list, int, float), "identity.dataset": (dict, str, list, int, float),
+    "context": dict, "metric_specs": list,
+    "runtime": dict, "timing": dict, "skipped": list, "task": str, "model": dict, "model.name": str,
+    "num_chunks": int}
 
 
 @dataclass

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -121,7 +122,7 @@ def read_state_file(path: Path, sha256: str | None) -> Any:
     """A record's metric states, checked against the checksum its record holds (records from format 2 on)."""
     try:
         payload = gzip.decompress(Path(path).read_bytes())
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: a damaged deflate stream
         raise InputError(f"not a readable gzip metric state file: {err}", file=path) from None
     if sha256 is not None and hashlib.sha256(payload).hexdigest() != sha256:
         raise InputError("its content does not match the checksum in its record (edited or damaged since the run)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -101,7 +102,7 @@ def write_part(path: Path, part: Part) -> Path:
 def read_part(path: Path) -> Part:
     try:
         data = json.loads(gzip.decompress(Path(path).read_bytes()))
-    except (OSError, EOFError, ValueError) as err:
+    except (OSError, EOFError, ValueError, zlib.error) as err:  # zlib.error: a damaged deflate stream
         raise InputError(f"not a readable partial state file: {err}", file=path) from None
     if not isinstance(data, dict) or data.get("schema") != PART_SCHEMA:
         raise InputError(f"not an evalkit partial state file (schema {PART_SCHEMA!r})", file=path, field="schema")
@@ -111,7 +112,36 @@ def read_part(path: Path) -> Part:
     if data["sha256"] != content_sha256(data):
         raise InputError("its content does not match its checksum: the file was edited or damaged since "
                          "'evalkit run --shard' wrote it; run that shard again", file=path, field="sha256")
+    check_structure(data, PART_FIELDS, path)
     return data
+
+
+#: the fields of a part (and of a cache's run.json) that merge and rescore use, and their JSON types
+PART_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "shard": list, "run": dict, "states": list, "timing": dict, "skipped": list, "run.suite": dict,
+    "run.suite.name": str, "run.suite.evaluation": str, "run.model": dict, "run.model.name": str,
+    "run.dataset": dict, "run.dataset.num_skipped": int, "run.dataset_component": dict,
+    "run.dataset_component.name": str, "run.dataset_component.options": dict, "run.metric_specs": list,
+    "run.runtime": dict, "run.task": str, "run.environment": dict, "run.started_at": str}
+
+
+def check_structure(data: dict[str, Any], fields: dict[str, Any], path: Path) -> None:
+    """Each dotted field present with its JSON type (a file whose checksum was recomputed after an edit)."""
+    for dotted, types in fields.items():
+        value: Any = data
+        for key in dotted.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, types) or isinstance(value, bool):
+            names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+            raise InputError(f"expected {names}, got {type(value).__name__}", file=path, field=dotted)
+    shard = data.get("shard")
+    if "shard" in fields and not (len(shard) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+                                  and 0 <= shard[0] < shard[1]):
+        raise InputError("expected [index, count]", file=path, field="shard")
+    specs = data.get("run", data).get("metric_specs")
+    if not all(isinstance(s, list) and len(s) == 2 and isinstance(s[0], str) and isinstance(s[1], dict)
+               for s in specs or []):
+        raise InputError("expected [[name, options], ...]", file=path, field="metric_specs")
 
 
 def group_parts(paths: Sequence[Path]) -> list[list[Part]]:

@@ -311,10 +311,26 @@ def _component(check: _Checker, raw: Any, keypath: str, name_key: str, registry:
             registry.get(name)
         except KeyError as err:
             raise check.fail(f"{keypath}.{name_key}", str(err)) from None
+    if registry.kind in ("model adapter", "dataset"):  # built as cls(**options): a missing argument is a TypeError
+        missing = _missing_arguments(registry.get(name), options)
+        if missing:
+            raise check.fail(f"{keypath}.{missing[0]}", f"{registry.kind} {name!r} needs the option {missing[0]!r}")
     for key, value in options.items():
         if PATH_KEY.search(key):
             options[key] = _resolve(value, base)
     return Component(name, options)
+
+
+def _missing_arguments(cls: Any, options: dict[str, Any]) -> list[str]:
+    """The required keyword arguments of ``cls(**options)`` that ``options`` lacks."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.default is inspect.Parameter.empty and p.name not in options
+            and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
 
 
 def _resolve(value: Any, base: Path) -> Any:
