@@ -105,6 +105,7 @@ BUILTIN_METRICS = {
     "ssim": "evalkit.metrics.ssim", "lpips": "evalkit.metrics.lpips", "content-loss": "evalkit.metrics.style_losses",
     "style-loss": "evalkit.metrics.style_losses",
     "meteor": "evalkit.metrics.meteor", "rouge": "evalkit.metrics.rouge",
+    "perplexity": "evalkit.metrics.perplexity", "strided-perplexity": "evalkit.metrics.perplexity",
 }
 BUILTIN_SCORERS = {
     "analogy": "evalkit.scoring.analogy", "bleu": "evalkit.scoring.bleu", "cider": "evalkit.scoring.cider",

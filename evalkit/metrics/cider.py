@@ -23,97 +23,38 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from evalkit.errors import InputError
-from evalkit.metrics.base import Metric
 from evalkit.metrics.caption_ngrams import ORDERS, NgramTables, build_tables
-from evalkit.metrics.ptb_tokenizer import tokenize
-from evalkit.metrics.state import Column
+from evalkit.metrics.captioning import CaptionMetric
 from evalkit.registry import METRICS
 
-TOKENIZERS = ("python", "java", "none")
 BLEU_KEYS = tuple(f"BLEU-{k}" for k in range(1, ORDERS + 1))
 
 
-def caption_text(prediction: Any, where: object = None) -> str:
-    """A caption from a string or a ``{"caption": ...}`` record (strings first: typing's isinstance is slow)."""
-    if isinstance(prediction, str):
-        return prediction
-    if isinstance(prediction, Mapping):
-        prediction = prediction.get("caption")
-    if not isinstance(prediction, str):
-        raise InputError(f"a caption must be a string, got {type(prediction).__name__}", record=where, field="caption")
-    return prediction
-
-
 @METRICS.register("cider")
-class CiderD(Metric):
+class CiderD(CaptionMetric):
     """``CIDEr`` (pycocoevalcap scale, about 0..10) and ``BLEU-1``..``BLEU-4`` (0..1).
 
-    Options: ``tokenizer`` — ``python`` (default, no Java), ``java`` (CoreNLP, as
-    pycocoevalcap) or ``none`` (captions are already tokenised); ``sigma`` (6.0).
-    State: each image's candidate and references as given. Tokens are derived (and cached): the
-    Java tokenizer then runs once for all images, not once per batch.
+    Options: ``tokenizer`` — ``python`` (default; the Java tokenizer only for the captions the port cannot
+    guarantee, when Java is there), ``java`` (CoreNLP, as pycocoevalcap) or ``none`` (captions are already
+    tokenised); ``sigma`` (6.0).
     """
 
     name = "cider"
-    state = {"candidate": Column(), "references": Column()}
     keys = ("CIDEr", *BLEU_KEYS)
     main_key = "CIDEr"
     defaults = {"tokenizer": "python", "sigma": 6.0}
-    reference = "pycocoevalcap"
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        if self.options["tokenizer"] not in TOKENIZERS:
-            raise InputError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.options['tokenizer']!r}",
-                             field="tokenizer")
         self.options["sigma"] = float(self.options["sigma"])
-        self.tokenizer, self.sigma = self.options["tokenizer"], self.options["sigma"]
+        self.sigma = self.options["sigma"]
 
-    def reset_caches(self) -> None:
-        self._tokens: tuple[list[str], list[list[str]]] = ([], [])
-        self._engine: tuple[int, _Engine] | None = None
-
-    def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
-        predictions, targets = list(predictions), list(targets)
-        if len(predictions) != len(targets):
-            raise InputError(f"{len(predictions)} captions but {len(targets)} reference lists")
-        ids = [str(i) for i in ids] if ids is not None else self.default_ids(len(predictions))
-        cands, all_refs = [], []
-        for sample_id, prediction, refs in zip(ids, predictions, targets):
-            if isinstance(refs, str) or not refs:
-                raise InputError("every image needs a non-empty list of reference captions", record=sample_id,
-                                 field="references")
-            cands.append(caption_text(prediction, sample_id))
-            all_refs.append([caption_text(r, sample_id) for r in refs])
-        self.add(ids, candidate=cands, references=all_refs)
-
-    def tokenized(self) -> tuple[list[str], list[list[str]]]:
-        """Tokenised candidates and references in state order.
-
-        As pycocoevalcap does, the candidates are tokenised as one input (in state order) and the references as
-        another: CoreNLP's tokens of a caption can depend on the start of the next one (see ptb_tokenizer). Done
-        once per state version, for all images (the Java tokenizer runs once per input, not once per batch).
-        """
-        cands, refs = self.column("candidate"), self.column("references")
-        if len(self._tokens[0]) != len(cands):
-            flat = [r for rs in refs for r in rs]
-            if self.tokenizer == "none":
-                tok_cands, tok_flat = list(cands), flat
-            else:
-                tok_cands, tok_flat = tokenize(cands, self.tokenizer), tokenize(flat, self.tokenizer)
-            tok_refs, at = [], 0
-            for rs in refs:
-                tok_refs.append(tok_flat[at : at + len(rs)])
-                at += len(rs)
-            self._tokens = (list(tok_cands), tok_refs)
-        return self._tokens
+    def derive(self, cands: list[str], refs: list[list[str]]) -> "_Engine":
+        return _Engine(self.sample_ids(), cands, refs, self.sigma)
 
     def engine(self) -> "_Engine":
-        version = self._state.version
-        if self._engine is None or self._engine[0] != version:
-            tok_cands, tok_refs = self.tokenized()
-            self._engine = (version, _Engine(self.sample_ids(), tok_cands, tok_refs, self.sigma))
-        return self._engine[1]
+        """The n-gram tables of the whole state (built once per state version)."""
+        return self.derived()
 
     def score(self) -> dict[str, float]:
         return self.aggregate(None)
@@ -133,10 +74,6 @@ class CiderD(Metric):
             return {}
         return {"sample_id": self.sample_ids(), "caption": list(self.column("candidate")),
                 "CIDEr": self.image_scores()}
-
-    def extras(self) -> dict[str, Any]:
-        return {"tokenizer": self.tokenizer, "num_images": self.num_samples()}
-
 
 class _Engine:
     """The n-gram tables of one state, in a canonical image order, and the scores on any multiset."""

@@ -31,7 +31,7 @@ import numpy as np
 
 from evalkit.errors import MissingResourceError
 from evalkit.metrics.ptb_tokenizer import java_available
-from evalkit.metrics.rouge import CaptionMetric
+from evalkit.metrics.captioning import CaptionMetric
 from evalkit.registry import METRICS
 
 #: METEOR 1.5's parameters for ``-l en`` (task "default"): alpha, beta, gamma, delta and the stage weights

@@ -22,74 +22,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evalkit.errors import InputError
-from evalkit.metrics.base import Metric
-from evalkit.metrics.ptb_tokenizer import tokenize
-from evalkit.metrics.state import Column
+from evalkit.metrics.captioning import CaptionMetric
 from evalkit.registry import METRICS
 
-TOKENIZERS = ("python", "java", "none")
 BETA = 1.2
-
-
-class CaptionMetric(Metric):
-    """Shared by caption metrics scored per image: state, input checks, tokenisation (as ``CiderD``)."""
-
-    state = {"candidate": Column(), "references": Column()}
-    defaults = {"tokenizer": "python"}
-    reference = "pycocoevalcap"
-
-    def __init__(self, **options: Any):
-        super().__init__(**options)
-        if self.options["tokenizer"] not in TOKENIZERS:
-            raise InputError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.options['tokenizer']!r}",
-                             field="tokenizer")
-        self.tokenizer = self.options["tokenizer"]
-
-    def reset_caches(self) -> None:
-        self._derived: tuple[int, Any] | None = None
-
-    def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
-        from evalkit.metrics.cider import caption_text
-
-        predictions, targets = list(predictions), list(targets)
-        if len(predictions) != len(targets):
-            raise InputError(f"{len(predictions)} captions but {len(targets)} reference lists")
-        ids = [str(i) for i in ids] if ids is not None else self.default_ids(len(predictions))
-        cands, all_refs = [], []
-        for sample_id, prediction, refs in zip(ids, predictions, targets):
-            if isinstance(refs, str) or not refs:
-                raise InputError("every image needs a non-empty list of reference captions", record=sample_id,
-                                 field="references")
-            cands.append(caption_text(prediction, sample_id))
-            all_refs.append([caption_text(r, sample_id) for r in refs])
-        self.add(ids, candidate=cands, references=all_refs)
-
-    def tokenized(self) -> tuple[list[str], list[list[str]]]:
-        """Candidates and references tokenised as pycocoevalcap does: the candidates as one input, the
-        references as another, each in state order."""
-        cands, refs = list(self.column("candidate")), self.column("references")
-        flat = [r for rs in refs for r in rs]
-        if self.tokenizer != "none":
-            cands, flat = tokenize(cands, self.tokenizer), tokenize(flat, self.tokenizer)
-        out, at = [], 0
-        for rs in refs:
-            out.append(flat[at : at + len(rs)])
-            at += len(rs)
-        return cands, out
-
-    def derived(self) -> Any:
-        """What :meth:`derive` computes from the whole state, once per state version."""
-        version = self._state.version
-        if self._derived is None or self._derived[0] != version:
-            self._derived = (version, self.derive(*self.tokenized()))
-        return self._derived[1]
-
-    def derive(self, cands: list[str], refs: list[list[str]]) -> Any:
-        raise NotImplementedError
-
-    def extras(self) -> dict[str, Any]:
-        return {"tokenizer": self.tokenizer, "num_images": self.num_samples()}
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
