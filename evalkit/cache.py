@@ -21,6 +21,8 @@ import concurrent.futures
 import hashlib
 import io
 import json
+import zipfile
+import zlib
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -250,7 +252,7 @@ def read_chunk(path: Path) -> list[CachedBatch]:
             arrays = {name: npz[name] for name in npz.files}
         tree = json.loads(arrays.pop("__tree__").tobytes().decode("utf-8"))
         return [CachedBatch(ids, decode(p, arrays), decode(t, arrays), skipped) for ids, p, t, skipped in tree]
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         raise InputError(f"unreadable cache chunk: {err}", file=path) from None
 
 

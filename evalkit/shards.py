@@ -41,11 +41,23 @@ def merge_metrics(make_metrics: Callable[[], list[Metric]], parts: Sequence[Part
     merged = make_metrics()
     for part in parts:
         pieces = make_metrics()
+        file = part.get("_file")
         if len(part["states"]) != len(pieces):
-            raise InputError(f"a part holds {len(part['states'])} metric states, the run has {len(pieces)} metrics")
-        for target, piece, state in zip(merged, pieces, part["states"]):
-            piece.load_state_dict(state)
-            target.merge(piece)
+            raise InputError(f"a part holds {len(part['states'])} metric states, the run has {len(pieces)} metrics",
+                             file=file, field="states")
+        for k, (target, piece, state) in enumerate(zip(merged, pieces, part["states"])):
+            try:
+                piece.load_state_dict(state)
+                target.merge(piece)
+            except InputError as err:
+                if err.file is not None or file is None:
+                    raise
+                raise InputError(str(err.args[0]) if err.args else str(err), file=file, field=f"states[{k}]") from None
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+                if file is None:
+                    raise
+                raise InputError(f"metric state does not load: {type(err).__name__}: {err}", file=file,
+                                 field=f"states[{k}]") from None
     return merged
 
 

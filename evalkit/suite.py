@@ -97,7 +97,7 @@ class _Checker:
         return value
 
     def only(self, value: dict[str, Any], keypath: str, allowed: set[str]) -> None:
-        extra = sorted(set(value) - allowed)
+        extra = sorted(set(value) - allowed, key=str)  # YAML keys may be numbers, null or bools
         if extra:
             raise self.fail(f"{keypath}.{extra[0]}".lstrip("."),
                             f"unknown key (expected one of: {', '.join(sorted(allowed))})")
@@ -303,6 +303,9 @@ def _component(check: _Checker, raw: Any, keypath: str, name_key: str, registry:
     if raw is None and default is not None:
         raw = {}
     options = dict(check.mapping(raw, keypath))
+    for key in options:
+        if not isinstance(key, str):  # YAML reads `0:` or `null:` as a number or None
+            raise check.fail(f"{keypath}.{key}", "option names must be strings")
     name = options.pop(name_key, default)
     if not isinstance(name, str):
         raise check.fail(f"{keypath}.{name_key}", f"expected a {registry.kind} name (one of: {', '.join(registry.names())})")
