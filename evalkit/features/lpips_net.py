@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from evalkit.formats.digest import file_key
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.features import torchvision_weights
 from evalkit.features.vgg import ConvFeatures
@@ -77,7 +78,7 @@ def load_lpips(net: str = "alex", weights_file: str | None = None, lin_file: str
     heads_path = Path(lin_file).expanduser() if lin_file else packaged_heads(net, version)
     if not heads_path.is_file():
         raise MissingResourceError(f"LPIPS lin_file not found: {heads_path.resolve()}")
-    key = (net, str(device), *torchvision_weights._key(backbone_path), *torchvision_weights._key(heads_path))
+    key = (net, str(device), *file_key(backbone_path), *file_key(heads_path))
     if key not in _CACHE:
         model = LPIPSNet(net)
         torchvision_weights.load_prefixed(model.backbone.features, torchvision_weights.load_state(backbone_path),

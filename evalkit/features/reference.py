@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from evalkit.errors import InputError, MissingResourceError
-from evalkit.features.weights import sha256_of
+from evalkit.formats.digest import file_sha256
 
 
 def cache_root(folder: str | Path | None = None) -> Path:
@@ -74,7 +74,7 @@ def _features_file(root: Path, fingerprint: str, signature: str, key: str) -> Pa
 
 def reference_pointer(path: Path, kind: str, extractor: str | None, key: str, count: int | None) -> dict[str, Any]:
     """The small JSON value a metric keeps in its state to find its reference."""
-    return {"file": str(path.resolve()), "sha256": sha256_of(path), "kind": kind, "extractor": extractor,
+    return {"file": str(path.resolve()), "sha256": file_sha256(path), "kind": kind, "extractor": extractor,
             "feature_key": key, "num_samples": count}
 
 
@@ -129,7 +129,7 @@ def load_reference_arrays(path: str | Path, sha256: str | None = None) -> dict[s
     if not path.is_file():
         raise MissingResourceError(f"reference file not found: {path} (recompute it by running with the reference "
                                    "set, or pass the statistics file)")
-    digest = sha256_of(path)
+    digest = file_sha256(path)
     if sha256 is not None and digest != sha256:
         raise InputError(f"reference file changed since the run (sha256 {digest[:16]}…, expected {sha256[:16]}…)",
                          file=path)

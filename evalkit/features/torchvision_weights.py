@@ -8,11 +8,11 @@ file name (random test backbones, fine-tuned weights) is used, and described as 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
+from evalkit.formats.digest import file_key, file_sha256
 from evalkit.errors import InputError, MissingResourceError
 
 #: torchvision's cache file name of each backbone's ImageNet weights (the name in the download URL)
@@ -22,7 +22,6 @@ CACHE_FILES = {
     "alexnet": "alexnet-owt-7be5be79.pth",
 }
 
-_SHA: dict[tuple[str, int, int], str] = {}
 _STATES: dict[tuple[str, int, int], Any] = {}
 
 
@@ -51,30 +50,12 @@ def resolve_weights(arch: str, weights_file: str | Path | None = None) -> Path:
     return path
 
 
-def _key(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
-    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
-
-
-def sha256(path: str | Path) -> str:
-    """SHA-256 of the file, computed once per (path, mtime, size)."""
-    path = Path(path)
-    key = _key(path)
-    if key not in _SHA:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-        _SHA[key] = digest.hexdigest()
-    return _SHA[key]
-
-
 def load_state(path: str | Path) -> dict[str, Any]:
     """The state dict in ``path`` (``weights_only=True``, on the CPU), kept in memory for the process."""
     import torch
 
     path = Path(path)
-    key = _key(path)
+    key = file_key(path)
     if key not in _STATES:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -91,7 +72,7 @@ def load_state(path: str | Path) -> dict[str, Any]:
 
 def describe(path: str | Path) -> dict[str, Any]:
     """File, SHA-256, and whether it is torchvision's own file (its name's hash prefix matches the content)."""
-    digest = sha256(path)
+    digest = file_sha256(path)
     official = any(Path(path).name == name and digest.startswith(name.rsplit("-", 1)[1].split(".")[0])
                    for name in CACHE_FILES.values())
     return {"file": str(Path(path).resolve()), "sha256": digest, "official": official}

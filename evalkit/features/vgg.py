@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from evalkit.formats.digest import file_key
 from evalkit.errors import InputError
 from evalkit.features import torchvision_weights
 
@@ -94,7 +95,7 @@ def load_features(arch: str, weights_file: str | Path | None = None, pool: str =
                   device: str = "cpu") -> tuple[ConvFeatures, Path]:
     """The frozen backbone in eval mode on ``device`` and the weights file it came from (cached per process)."""
     path = torchvision_weights.resolve_weights(arch, weights_file)
-    key = (arch, pool, str(device), *torchvision_weights._key(path))
+    key = (arch, pool, str(device), *file_key(path))
     if key not in _CACHE:
         model = ConvFeatures(arch, pool)
         torchvision_weights.load_prefixed(model.features, torchvision_weights.load_state(path), "features.", path)

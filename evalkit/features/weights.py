@@ -6,12 +6,12 @@ names). A file whose hash differs is used only when given explicitly (``weights_
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalkit.formats.digest import file_sha256
 from evalkit.errors import InputError, MissingResourceError
 
 
@@ -56,20 +56,6 @@ def torch_hub_checkpoints() -> Path:
     return Path(os.path.expanduser(home)) / "hub" / "checkpoints"
 
 
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_of(path: Path) -> str:
-    """The file's SHA-256, computed once per (path, size, mtime) in this process."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
 
 
 def resolve_weights(name: str, weights_file: str | Path | None = None) -> ResolvedWeights:
@@ -79,13 +65,13 @@ def resolve_weights(name: str, weights_file: str | Path | None = None) -> Resolv
         path = Path(weights_file).expanduser()
         if not path.is_file():
             raise MissingResourceError(f"weights file not found: {path.resolve()} (weights_file / --weights-file)")
-        digest = sha256_of(path)
+        digest = file_sha256(path)
         return ResolvedWeights(path, digest, digest.startswith(info.sha256_prefix), True)
     folder = torch_hub_checkpoints()
     candidates = [folder / filename for filename in info.filenames]
     for path in candidates:
         if path.is_file():
-            digest = sha256_of(path)
+            digest = file_sha256(path)
             if not digest.startswith(info.sha256_prefix):
                 raise InputError(
                     f"{path} has SHA-256 {digest[:16]}…, not the official {info.sha256_prefix}…; "

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 from abc import ABC, abstractmethod
@@ -10,17 +9,10 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
 from evalkit.errors import InputError, MissingResourceError
+from evalkit.formats.digest import file_sha256 as sha256_file
 from evalkit.types import Batch
 
 PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_factory_spec(spec: Any) -> tuple[str, str]:
