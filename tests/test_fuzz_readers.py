@@ -594,6 +594,34 @@ def test_fuzz_part_files(parts, data, capsys):
             assert all(math.isfinite(x) for x in finite_numbers(json.loads(out)["metrics"]))
 
 
+PART_REGRESSIONS = {
+    # defects found: a damaged deflate stream (zlib.error, exit 1); resealed parts (checksum recomputed after the
+    # edit) whose shard is null or whose run lacks its data set (exit 1), or a metric state that does not load
+    # (exit 2 without the file)
+    "damaged deflate": None,
+    "shard null": lambda d: d.update(shard=None),
+    "run without dataset_component": lambda d: d["run"].pop("dataset_component"),
+    "state without columns": lambda d: d["states"][0].pop("columns", None) or d["states"].__setitem__(0, {}),
+}
+
+
+@pytest.mark.parametrize("kind", list(PART_REGRESSIONS))
+def test_part_regressions(parts, kind, capsys):
+    if PART_REGRESSIONS[kind] is None:
+        raw = bytearray(parts[1].read_bytes())
+        raw[30] ^= 0xFF
+        new = bytes(raw)
+    else:
+        doc = json.loads(gzip.decompress(parts[1].read_bytes()))
+        PART_REGRESSIONS[kind](doc)
+        new = _part_bytes(doc, reseal=True)
+    with Folder() as tmp:
+        write(tmp, {"a.part.json.gz": parts[0].read_bytes(), "b.part.json.gz": new})
+        code, _ = cli(capsys, ["merge", str(tmp / "a.part.json.gz"), str(tmp / "b.part.json.gz"),
+                               "--output-dir", str(tmp / "out")], names=("b.part.json.gz",), out=tmp / "out")
+        assert code == 2
+
+
 # --- records and state files: evalkit report -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def records(tmp_path_factory) -> Path:
