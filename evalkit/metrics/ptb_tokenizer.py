@@ -356,8 +356,12 @@ def tokenize(captions: Iterable[str], backend: str = "python") -> list[str]:
     # CIDEr, BLEU and ROUGE_L of one `evalkit score cider` tokenise the same captions: the last few results
     # are kept, keyed by everything the tokens depend on (the captions, the backend, Java, the functions)
     key = (fallback, tokenize_caption, _tokenize_java_in_context, tuple(captions))
-    if key in _RECENT:
-        return list(_RECENT[key])
+    try:
+        known = _RECENT.get(key)
+    except TypeError:  # an unhashable caption: tokenising it fails as it always did
+        return _tokenize_python(captions, fallback)
+    if known is not None:
+        return list(known)
     out = _tokenize_python(captions, fallback)
     _RECENT[key] = tuple(out)
     while len(_RECENT) > 4:
