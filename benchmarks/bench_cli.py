@@ -10,7 +10,8 @@ pycocotools' process takes about a minute, so it runs once.
   (``VQA(annFile, quesFile)``, ``loadRes``, ``VQAEval.evaluate``: ``json.load`` of the three files and
   ``tests/metrics/_vqa_reference.py``, the loop-for-loop transcription of vqaEval.py), on gen_vqa's
   val2014-size data (214,354 questions × 10 answers).
-- CIDEr: ``evalkit score cider`` (CIDEr-D + BLEU-1..4, the default Python PTB tokenizer) vs
+- CIDEr: ``evalkit score cider --meteor no`` (CIDEr-D + BLEU-1..4, and ROUGE_L, which it always adds; the default
+  Python PTB tokenizer; no METEOR jar, which the reference side does not run either) vs
   pycocoevalcap as COCOEvalCap runs it with only Bleu(4) and Cider: pycocotools ``COCO``/``loadRes``,
   the Java PTBTokenizer, ``Bleu(4)`` and ``Cider``, on gen_cider's 5,000 images × 5 references.
 - COCO segm: ``evalkit score coco-segm`` vs faster-coco-eval's and pycocotools' end-to-end runs
