@@ -76,10 +76,13 @@ def rescore_caches(folders: Sequence[Path], output_dir: Path | None,
     metrics = build_metrics(specs, dataset)
     for scan in scans:
         for path in scan.good:
-            for batch in read_chunk(path):
-                if batch.ids:
-                    for metric in metrics:
-                        metric.update(batch.predictions, batch.targets, batch.ids)
+            try:
+                for batch in read_chunk(path):
+                    if batch.ids:
+                        for metric in metrics:
+                            metric.update(batch.predictions, batch.targets, batch.ids)
+            except InputError as err:  # a chunk edited and re-signed: its predictions are not what the run made
+                raise InputError(f"its predictions cannot be scored ({err}); nothing was changed", file=path) from None
     timings = [m["timing"] for m in metas]
     record = build_record(meta["task"], dataset, meta["model"], metrics, shards.merge_timings(timings),
                           [i for m in metas for i in m["skipped"]], runtime, None, now(),

@@ -709,9 +709,8 @@ def _report(capsys, records: Path, target: str, new: bytes) -> None:
         assert snapshot(tmp / "results") == before
 
 
-@pytest.mark.xfail(strict=True, reason="left: evalkit/reports/frames.py does not check field types of a record; "
-                                        "a non-string dataset.fingerprint fails in pyarrow (exit 1)")
 def test_report_record_with_a_numeric_fingerprint(records, fast_plots, capsys):
+    """Defect found: a non-string dataset.fingerprint failed in pyarrow (exit 1); the reader now checks field types."""
     name = next(p.name for p in records.iterdir() if p.name.endswith(".json") and ".state." not in p.name)
     record = json.loads((records / name).read_text())
     record["dataset"]["fingerprint"] = -2.462369564061219e16
@@ -800,11 +799,8 @@ def _fuzz_cache(cache, data, capsys):
             name = chunks[index].name if kind == "chunk-bytes" else _chunk_name(index, new)
             (folder / name).write_bytes(new)
         before = snapshot(folder)
-        # left: a chunk whose checksum was recomputed after its batches were edited is read, and a batch that
-        # does not fit the metric is refused by the metric, without the chunk's name
-        left = ("in one batch", "batch") if kind == "chunk-tree" else ()
         code, out = cli(capsys, ["rescore", str(folder), "--output-dir", str(tmp / "out"), "--json"],
-                        names=("run.json", "chunk-", str(folder)) + left, out=tmp / "out")
+                        names=("run.json", "chunk-", str(folder)), out=tmp / "out")
         assert snapshot(folder) == before, "rescore changed the cache it read"
         if code == 0:
             assert all(math.isfinite(x) for x in finite_numbers(json.loads(out)["metrics"]))

@@ -121,6 +121,13 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
     latency = timing.get("latency_ms") if isinstance(timing.get("latency_ms"), dict) else {}
     spec = suite.get("spec") if isinstance(suite.get("spec"), dict) else {}
 
+    for section_name, section, fields in _TYPED_FIELDS:
+        value_of = {"suite": suite, "model": model, "dataset": dataset, "timing": timing, "environment": env}[section]
+        for field, types in fields.items():
+            value = value_of.get(field)
+            if value is not None and (not isinstance(value, types) or isinstance(value, bool) and bool not in types):
+                names = " or ".join(t.__name__ for t in types)
+                raise bad(f"{section_name}.{field}", f"must be {names}, got {type(value).__name__} {value!r}")
     task = record.get("task") or spec.get("task")
     if not isinstance(task, str) or not task:
         raise bad("task", "missing: the record names no task")
@@ -234,6 +241,18 @@ def model_year(record: dict[str, Any]) -> int | None:
         if isinstance(year, (int, float, str)) and str(year).isdigit():
             return int(year)
     return None
+
+
+#: fields the tidy frame copies into typed columns: a record with another type there is malformed
+_TYPED_FIELDS = [
+    ("suite", "suite", {"name": (str,), "evaluation": (str,)}),
+    ("model", "model", {"adapter": (str,), "parameters": (int, float), "random_weights": (bool,), "runs_model": (bool,)}),
+    ("dataset", "dataset", {"fingerprint": (str,), "root": (str,), "num_evaluated": (int,), "num_samples": (int,)}),
+    ("timing", "timing", {"throughput": (int, float), "device": (str,), "precision": (str,), "batch_size": (int, str),
+                          "peak_gpu_memory_bytes": (int,), "peak_host_rss_bytes": (int,)}),
+    ("environment", "environment", {"evalkit": (str,), "git_commit": (str,), "python": (str,), "torch": (str,),
+                                    "gpu": (str,), "hostname": (str,)}),
+]
 
 
 def _section(record: dict[str, Any], name: str, bad) -> dict[str, Any]:
