@@ -48,7 +48,12 @@ def _read_bytes(path: Path) -> bytes:
     else:
         opener = open
     with opener(path, "rb") as f:
-        return f.read()
+        head = f.read(1 << 16)
+        start = head.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+        if head and start and start not in b'[{"-0123456789tfn':
+            # fail at once: a 1 GB file of zero bytes otherwise takes seconds to read before it fails
+            raise ValueError(f"not JSON: it starts with byte {start!r}")
+        return head + f.read()
 
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:
@@ -62,8 +67,8 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
         raise MissingResourceError(f"{what} not found: {path.resolve()}")
     try:
         data = _read_bytes(path)
-    except (OSError, EOFError) as err:
-        raise InputError(f"cannot read {what} as UTF-8 text: {err}", file=path) from None
+    except (OSError, EOFError, ValueError) as err:
+        raise InputError(f"cannot read {what} as JSON: {err}", file=path) from None
     if not data.startswith(b"\xef\xbb\xbf"):  # a BOM: the text path decides, as before
         import orjson
 

@@ -385,6 +385,8 @@ CASES += [
     Case("cider no results", CIDER, 2, ("p.json", "no captions"), {"r.json": REFS, "p.json": "[]"}),
     Case("coco gt categories missing", BBOX, 2, ("gt.json", "categories"),
          {"gt.json": json.dumps({**GT, "categories": None}), "p.json": box()}),
+    Case("coco results a 1 GiB file of zero bytes", BBOX, 2, ("p.json", "not JSON"), dict(GOOD_GT),
+         setup=lambda tmp: os.truncate(_touch(tmp / "p.json"), 1 << 30)),
     Case("coco gt image without size", BBOX, 2, ("gt.json",),
          {"gt.json": json.dumps({**GT, "images": [{"id": 1}]}), "p.json": box()}),
 ]
@@ -400,6 +402,11 @@ SUITES.update({
 # --- terminal injection: exit 0, but every hostile label reaches the terminal escaped ------------------------
 HOSTILE_LABELS = {"NUL": "a\x00b", "colour": "\x1b[31mred\x1b[0m", "rtl override": "abc\u202edef",
                   "newline row": "fake\nuedin  99.0", "bell": "x\x07y", "c1 csi": "x\x9b31my"}
+
+
+def _touch(path: Path) -> Path:
+    path.touch()
+    return path
 
 
 def _image_folder(tmp: Path) -> None:
