@@ -1,12 +1,29 @@
 """Reading the official JSON files (COCO, VQA, captions): fast, compressed or not, with precise errors."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from evalkit.errors import InputError, MissingResourceError
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off inside the block (as it was after it).
+
+    Parsed JSON files are millions of fresh dicts, lists and strings that no collection can free (nothing
+    parsed is a cycle) but every collection walks: parsing and scoring them runs 3-4x faster without it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_json(data: str | bytes, file: Any = None) -> Any:
@@ -18,9 +35,7 @@ def parse_json(data: str | bytes, file: Any = None) -> Any:
     """
     import orjson
 
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as err:
@@ -32,9 +47,6 @@ def parse_json(data: str | bytes, file: Any = None) -> Any:
                     pass
             raise InputError(f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno} (char {err.pos})",
                              file=file) from None
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -72,15 +84,11 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
     if not data.startswith(b"\xef\xbb\xbf"):  # a BOM: the text path decides, as before
         import orjson
 
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-        finally:
-            if enabled:
-                gc.enable()
+        with gc_paused():
+            try:
+                return orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -23,15 +23,10 @@ class _CocoScorer(Scorer):
         """Scored with the cyclic GC paused: a results file is millions of dicts, lists and strings, and each
         collection would walk them all while nothing here makes a cycle; they are freed (by reference
         counting) when ``_score`` returns, before the GC resumes."""
-        import gc
+        from evalkit.jsonio import gc_paused
 
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return self._score(args)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _score(self, args: argparse.Namespace) -> dict[str, Any]:
         from evalkit.metrics._coco.groundtruth import GroundTruth, load_json

@@ -28,15 +28,10 @@ class VQAScorer(Scorer):
         """Scored with the cyclic GC paused: the parsed files are millions of dicts, lists and strings, and
         each collection would walk them all while nothing here makes a cycle. The big objects are freed (by
         reference counting) when ``_score`` returns, before the GC resumes, so it never walks them."""
-        import gc
+        from evalkit.jsonio import gc_paused
 
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return self._score(args)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _score(self, args: argparse.Namespace) -> dict[str, Any]:
         from evalkit.formats.vqa import align_question_ids, load_annotation_columns, load_question_ids, load_results
