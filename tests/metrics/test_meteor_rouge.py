@@ -9,11 +9,11 @@ import shutil
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tests.conftest import REPO, shared_file
 from evalkit.metrics.meteor import Meteor, aggregate_statistics, scores_from_statistics
 from evalkit.metrics.rouge import RougeL, lcs_length
+from tests.metrics.test_cider_metric import caption_sets
 
 pytest.importorskip("pycocoevalcap")
 from pycocoevalcap.rouge.rouge import Rouge, my_lcs  # noqa: E402
@@ -65,22 +65,6 @@ def test_lcs_equals_pycocoevalcap_dynamic_programme():
         a = [str(t) for t in rng.integers(0, 5, rng.integers(1, 30))]
         b = [str(t) for t in rng.integers(0, 5, rng.integers(1, 30))]
         assert lcs_length(a, b) == my_lcs(a, b)
-
-
-WORDS = st.sampled_from("a an the dog cat man red big on in of with is sitting two ball table street".split())
-SENT = st.lists(WORDS, min_size=0, max_size=20).map(" ".join)
-
-
-@st.composite
-def caption_sets(draw):
-    n = draw(st.integers(1, 6))
-    refs, cands = {}, {}
-    for i in range(n):
-        refs[f"img{i}"] = draw(st.lists(SENT, min_size=1, max_size=5))
-        base = draw(st.sampled_from(["new", "copy", "repeat"]))
-        cand = draw(SENT) if base == "new" else refs[f"img{i}"][0]
-        cands[f"img{i}"] = " ".join([cand] * 2) if base == "repeat" else cand
-    return refs, cands
 
 
 @settings(max_examples=200, deadline=None)
