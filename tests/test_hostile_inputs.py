@@ -542,3 +542,16 @@ def test_check_lists_code_components_and_files(tmp_path, capsys):
     assert main(["check", str(tmp_path / "s.yaml")]) == 0
     text = capsys.readouterr().out
     assert "valid" in text and "mymodels.nets:make" in text and not (tmp_path / "results").exists()
+
+
+def test_offline_a_missing_pretrained_weight_says_where_it_looked(tmp_path, capsys, monkeypatch):
+    """The README's offline guarantee: nothing is downloaded; a missing weight is exit 2 naming the cache."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hf-cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    _image_folder(tmp_path)
+    (tmp_path / "s.yaml").write_text(suite(task="imagenet", dataset={"loader": "imagenet", "root": str(tmp_path)},
+                                           models=[{"adapter": "timm", "name": "resnet18", "pretrained": True}]))
+    assert main(["run", str(tmp_path / "s.yaml"), "--output-dir", str(tmp_path / "out"), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "Hugging Face cache" in err and "Traceback" not in err and _outputs(tmp_path) == []
