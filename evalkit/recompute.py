@@ -14,7 +14,7 @@ from evalkit.registry import DATASETS
 from evalkit.result import RunResult
 from evalkit.run_record import build_record, now, save_result
 from evalkit.runner import build_metrics
-from evalkit.suite import Runtime
+from evalkit.suite import runtime_from
 
 
 def merge_part_files(paths: Sequence[Path], output_dir: Path) -> list[RunResult]:
@@ -28,7 +28,7 @@ def merge_part_files(paths: Sequence[Path], output_dir: Path) -> list[RunResult]
             raise InputError(f"the data set at {run['dataset']['root']} changed since the shards ran "
                              "(its sample ids differ)", field="dataset.fingerprint")
         specs = [(name, options) for name, options in run["metric_specs"]]
-        runtime = Runtime(**run["runtime"])
+        runtime = runtime_from(run["runtime"], parts[0]["_file"], "run.runtime")
         ids = dataset.sample_ids()
         for part in parts:
             shards.check_shard_samples(part, [ids[i] for i in dataset.select(runtime.limit, tuple(part["shard"]))])
@@ -65,7 +65,8 @@ def rescore_caches(folders: Sequence[Path], output_dir: Path | None,
                          "a cache made by 'evalkit run'", file=Path(folders[0]) / "run.json", field="context")
     dataset = DATASETS.get(component["name"])(**component["options"])
     specs = list(metric_specs) if metric_specs else [(n, o) for n, o in meta["metric_specs"]]
-    runtime = dataclasses.replace(Runtime(**meta["runtime"]), **({} if ci is None else {"ci": ci}))
+    runtime = dataclasses.replace(runtime_from(meta["runtime"], Path(folders[0]) / "run.json"),
+                                  **({} if ci is None else {"ci": ci}))
     scans = [scan_chunks(Path(f)) for f in folders]  # reads only: a rescore never deletes or moves a chunk
     for folder, scan, meta_of in zip(folders, scans, metas):
         if scan.first_gap is not None or len(scan.good) != meta_of["num_chunks"]:

@@ -345,6 +345,12 @@ def _resolve(value: Any, base: Path) -> Any:
     return value
 
 
+def runtime_from(raw: Any, file: Path | str, keypath: str = "runtime") -> Runtime:
+    """A runtime read back from a file evalkit wrote (a cache's run.json, a part file), checked as a suite's."""
+    check = _Checker(file)
+    return _runtime(check, check.mapping(raw, keypath), keypath)
+
+
 def with_runtime(suite: Suite, **options: Any) -> Suite:
     """``suite`` with ``options`` (batch_size, device, limit...) set in every evaluation's runtime, validated as a
     suite's ``runtime`` is (the command line's --batch-size and Python's keyword arguments)."""
