@@ -33,6 +33,8 @@ window.addEventListener("load", () => {
     broken: images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt),
     errors: window.__errors,
     height: document.documentElement.scrollHeight,
+    width: document.documentElement.scrollWidth,
+    viewport: window.innerWidth,
   });
   document.body.appendChild(probe);
 });
@@ -82,3 +84,20 @@ def test_report_renders_without_errors_and_with_every_image(report, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     kept = shutil.copy(shot, ARTIFACTS / "report_index.png")
     print(f"screenshot of the report: {shot} (kept as {kept})")
+
+
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1366, 768)], ids=["desktop", "laptop"])
+def test_report_fits_a_desktop_and_a_laptop_screen(report, tmp_path, width, height):
+    """No horizontal scrolling of the page itself at a desktop's and a laptop's width (wide tables scroll inside)."""
+    probed = report.with_name("probe.html")
+    probed.write_text(report.read_text().replace("<head>", "<head>" + PROBE, 1))
+    run = _chromium("--dump-dom", "--virtual-time-budget=10000", f"--window-size={width},{height}", probed.as_uri(),
+                    profile=tmp_path / "profile")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', run.stdout, re.S)
+    assert found, f"the page never finished loading:\n{run.stderr[-2000:]}"
+    result = json.loads(html.unescape(found.group(1)))
+    assert result["viewport"] == width and result["width"] <= width, result
+    shot = tmp_path / f"report_{width}.png"
+    _chromium(f"--screenshot={shot}", f"--window-size={width},{height}", report.as_uri(), profile=tmp_path / "p2")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / f"report_index_{width}px.png")
