@@ -1,11 +1,26 @@
 """What the style-transfer metrics share: checking images and pairing each stylised image with its content."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from evalkit.errors import InputError
+from evalkit.errors import InputError, MissingResourceError
+from evalkit.metrics.base import Signature
+
+def weights_signature(signature: Signature, resolve: Callable[[], Path]) -> Signature:
+    """``signature`` with the backbone named by its SHA-256 instead of its path: a path says nothing about the
+    numbers, and random test weights must not share a signature with torchvision's."""
+    from evalkit.formats.digest import file_sha256
+
+    try:
+        digest = file_sha256(resolve())
+    except MissingResourceError:
+        digest = "missing"
+    options = tuple((k, v) for k, v in signature.options if k != "weights_file") + (("weights_sha256", digest),)
+    return Signature(signature.metric, options, signature.evalkit, signature.reference)
+
 
 #: how a content image of another size than its stylised image is brought to that size
 RESIZE_RULES = ("bicubic", "bilinear", "none")

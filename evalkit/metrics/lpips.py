@@ -12,8 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from evalkit.errors import InputError
-from evalkit.metrics import Column, Metric
-from evalkit.metrics._style_common import pairs
+from evalkit.metrics import Column, Metric, Signature
+from evalkit.metrics._style_common import pairs, weights_signature
 from evalkit.registry import METRICS
 
 
@@ -70,6 +70,13 @@ class LPIPS(Metric):
     def score(self) -> dict[str, float]:
         values = self.column("lpips")
         return {"LPIPS": float(values.mean()) if len(values) else float("nan")}
+
+    def signature(self) -> Signature:
+        from evalkit.features import torchvision_weights as tw
+        from evalkit.features.lpips_net import NETS
+
+        return weights_signature(super().signature(),
+                                 lambda: tw.resolve_weights(NETS[self.options["net"]][0], self.options["weights_file"]))
 
     def extras(self) -> dict[str, Any]:
         """The weight files (path, SHA-256) the numbers come from, when they are on this machine."""

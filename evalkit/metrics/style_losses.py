@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from evalkit.errors import InputError
-from evalkit.metrics import Column, Metric
-from evalkit.metrics._style_common import pairs
+from evalkit.metrics import Column, Metric, Signature
+from evalkit.metrics._style_common import pairs, weights_signature
 from evalkit.registry import METRICS
 
 VARIANT_NAMES = ("gatys", "tutorial")
@@ -108,6 +108,11 @@ class _GatysLoss(Metric):
     def score(self) -> dict[str, float]:
         values = self.column(self.state_column)
         return {self.main_key: float(values.mean()) if len(values) else float("nan")}
+
+    def signature(self) -> Signature:
+        from evalkit.features import torchvision_weights as tw
+
+        return weights_signature(super().signature(), lambda: tw.resolve_weights("vgg19", self.options["weights_file"]))
 
     def extras(self) -> dict[str, Any]:
         from evalkit.errors import MissingResourceError

@@ -104,3 +104,17 @@ def test_lpips_rejects_a_bad_weights_file(tmp_path):
     stylised, targets = _pairs(1)
     with pytest.raises(InputError, match="bad.pth"):
         METRICS.get("lpips")(weights_file=str(bad)).update(stylised, targets)
+
+
+def test_lpips_signature_names_the_weights_by_content_not_path(tmp_path):
+    """The same bytes under another path give the same signature; other weights give another one."""
+    import shutil
+
+    from tests.style._weights import weights_file
+
+    original = weights_file("alexnet")
+    copy = shutil.copy(original, tmp_path / "renamed.pth")
+    first = METRICS.get("lpips")(weights_file=original).signature()
+    assert METRICS.get("lpips")(weights_file=str(copy)).signature() == first
+    assert METRICS.get("lpips")(weights_file=weights_file("alexnet", seed=1)).signature() != first
+    assert "weights_file" not in str(first) and "weights_sha256:" in str(first)
