@@ -14,7 +14,6 @@ from evalkit.vectors.engine import METHODS
 
 @SCORERS.register("analogy")
 class AnalogyScorer(Scorer):
-    name = "analogy"
     help = "word-analogy accuracy of a vectors file (3CosAdd as gensim's evaluate_word_analogies)"
 
     @classmethod

@@ -7,13 +7,12 @@ from typing import Any, ClassVar
 
 
 class Scorer(ABC):
-    """Subcommand ``evalkit score <name>``.
+    """Subcommand ``evalkit score <name>``, ``<name>`` being the name it is registered under in ``SCORERS``.
 
     The CLI adds ``--json``, ``--ci``, ``--n-resamples`` and ``--seed`` to every scorer
     and prints the result as a table or as JSON. Bad files raise ``InputError`` (exit 2).
     """
 
-    name: ClassVar[str]
     help: ClassVar[str]
 
     @classmethod

@@ -13,7 +13,6 @@ KNOWN = ("bleu", "chrf", "ter")
 
 @SCORERS.register("bleu")
 class BLEUScorer(Scorer):
-    name = "bleu"
     help = "sacreBLEU (13a, exp smoothing, mixed case) of hypothesis files; chrF/TER and paired tests as options"
 
     @classmethod

@@ -13,7 +13,6 @@ from evalkit.scoring.base import Scorer
 
 @SCORERS.register("cider")
 class CiderScorer(Scorer):
-    name = "cider"
     help = "CIDEr-D, BLEU-1..4, METEOR and ROUGE_L (pycocoevalcap) of caption results against reference captions"
 
     @classmethod

@@ -42,7 +42,7 @@ class _CocoScorer(Scorer):
         del results
         out = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),
                              seed=int(getattr(args, "seed", 12345)))
-        row: dict[str, Any] = {"metric": self.name, "images": metric.num_samples()}
+        row: dict[str, Any] = {"metric": metric.name, "images": metric.num_samples()}
         row.update({k: v for k, v in out.items() if k not in ("pr_curve", "per_category_AP", "ci")})
         if getattr(args, "json", False):
             row["per_category_AP"] = out["per_category_AP"]
@@ -62,13 +62,11 @@ def _existing(path: str, flag: str) -> str:
 
 @SCORERS.register("coco-segm")
 class CocoSegmScorer(_CocoScorer):
-    name = "coco-segm"
     help = "COCO mask AP/AR (the 12 COCOeval stats, iouType='segm')"
     iou_type = "segm"
 
 
 @SCORERS.register("coco-bbox")
 class CocoBboxScorer(_CocoScorer):
-    name = "coco-bbox"
     help = "COCO box AP/AR (the 12 COCOeval stats, iouType='bbox')"
     iou_type = "bbox"

@@ -111,24 +111,24 @@ class GenerationScorer(Scorer):
 
 @SCORERS.register("fid")
 class FIDScorer(GenerationScorer):
-    name = metric = "fid"
+    metric = "fid"
     help = "FID of generated images against a reference set or statistics (pytorch-fid's numbers; --mode clean/tf)"
 
 
 @SCORERS.register("kid")
 class KIDScorer(GenerationScorer):
-    name = metric = "kid"
+    metric = "kid"
     help = "KID (torch-fidelity's numbers): polynomial-kernel unbiased MMD², 100 subsets of 1,000"
 
 
 @SCORERS.register("isc")
 class ISCScorer(GenerationScorer):
-    name = metric = "isc"
+    metric = "isc"
     needs_real = False
     help = "Inception Score of generated images (torch-fidelity's numbers, 10 splits)"
 
 
 @SCORERS.register("precision-recall")
 class PRCScorer(GenerationScorer):
-    name = metric = "precision-recall"
+    metric = "precision-recall"
     help = "improved precision and recall, k = 3 (torch-fidelity's prc numbers)"

@@ -21,7 +21,6 @@ DEFAULT = "ssim,lpips,content-loss,style-loss"
 
 @SCORERS.register("style")
 class StyleScorer(Scorer):
-    name = "style"
     help = ("style transfer: SSIM (scikit-image), LPIPS (lpips) and Gatys' content/style losses of "
             "stylised images named <content stem>__<style stem>.<ext>")
 

@@ -54,7 +54,6 @@ def read_labels(path: Path, classes: int) -> np.ndarray:
 
 @SCORERS.register("topk")
 class TopKScorer(Scorer):
-    name = "topk"
     help = "ImageNet top-1/top-5 error (percent) of saved logits, as timm's validate.py computes them"
 
     @classmethod

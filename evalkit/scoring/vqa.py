@@ -13,7 +13,6 @@ from evalkit.scoring.base import Scorer
 class VQAScorer(Scorer):
     """Results ``[{question_id, answer}]`` against the official question + annotation files."""
 
-    name = "vqa"
     help = "VQA v2 accuracy (official vqaEval.py rules): overall, per answer type, per question type (%)"
 
     @classmethod
