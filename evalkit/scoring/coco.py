@@ -62,11 +62,13 @@ def _existing(path: str, flag: str) -> str:
 
 @SCORERS.register("coco-segm")
 class CocoSegmScorer(_CocoScorer):
+    name = "coco-segm"
     help = "COCO mask AP/AR (the 12 COCOeval stats, iouType='segm')"
     iou_type = "segm"
 
 
 @SCORERS.register("coco-bbox")
 class CocoBboxScorer(_CocoScorer):
+    name = "coco-bbox"
     help = "COCO box AP/AR (the 12 COCOeval stats, iouType='bbox')"
     iou_type = "bbox"

@@ -111,24 +111,24 @@ class GenerationScorer(Scorer):
 
 @SCORERS.register("fid")
 class FIDScorer(GenerationScorer):
-    metric = "fid"
+    name = metric = "fid"
     help = "FID of generated images against a reference set or statistics (pytorch-fid's numbers; --mode clean/tf)"
 
 
 @SCORERS.register("kid")
 class KIDScorer(GenerationScorer):
-    metric = "kid"
+    name = metric = "kid"
     help = "KID (torch-fidelity's numbers): polynomial-kernel unbiased MMD², 100 subsets of 1,000"
 
 
 @SCORERS.register("isc")
 class ISCScorer(GenerationScorer):
-    metric = "isc"
+    name = metric = "isc"
     needs_real = False
     help = "Inception Score of generated images (torch-fidelity's numbers, 10 splits)"
 
 
 @SCORERS.register("precision-recall")
 class PRCScorer(GenerationScorer):
-    metric = "precision-recall"
+    name = metric = "precision-recall"
     help = "improved precision and recall, k = 3 (torch-fidelity's prc numbers)"
