@@ -29,6 +29,16 @@ def write_analogy_data(folder: Path) -> tuple[Path, Path]:
     return vectors, questions
 
 
+def coco_evaluation(iou_type: str) -> dict:
+    """cocoapi's fake results of one IoU type, scored on the first 31 of the 100 bundled val2014 images."""
+    return {"name": f"coco-{iou_type}", "task": "coco",
+            "dataset": {"loader": "coco", "annotation_file": str(QUICK / "coco/instances_val2014_100.json.xz"),
+                        "images_required": False},
+            "models": [{"adapter": "predictions", "label": f"fake-{iou_type}",
+                        "path": str(QUICK / f"coco/cocoapi_instances_val2014_fake{iou_type}100_results.json.xz")}],
+            "metrics": [f"coco-{iou_type}"], "runtime": {"batch_size": 8, "limit": 31}}
+
+
 def evaluations(tmp: Path) -> list[dict]:
     root = make_imagefolder(tmp / "val", WNIDS)  # 12 images
     vectors, questions = write_analogy_data(tmp / "analogy")
@@ -40,18 +50,7 @@ def evaluations(tmp: Path) -> list[dict]:
          "models": [{"adapter": "predictions", "label": "uedin",
                      "path": str(QUICK / "wmt17_en_de/newstest2017.uedin-nmt.4722.en-de.xz")}],
          "metrics": ["bleu", "chrf", "ter"], "runtime": {"batch_size": 16, "limit": 101}},
-        {"name": "coco-segm", "task": "coco",
-         "dataset": {"loader": "coco", "annotation_file": str(QUICK / "coco/instances_val2014_100.json.xz"),
-                     "images_required": False},
-         "models": [{"adapter": "predictions", "label": "fake-segm",
-                     "path": str(QUICK / "coco/cocoapi_instances_val2014_fakesegm100_results.json.xz")}],
-         "metrics": ["coco-segm"], "runtime": {"batch_size": 8, "limit": 31}},
-        {"name": "coco-bbox", "task": "coco",
-         "dataset": {"loader": "coco", "annotation_file": str(QUICK / "coco/instances_val2014_100.json.xz"),
-                     "images_required": False},
-         "models": [{"adapter": "predictions", "label": "fake-bbox",
-                     "path": str(QUICK / "coco/cocoapi_instances_val2014_fakebbox100_results.json.xz")}],
-         "metrics": ["coco-bbox"], "runtime": {"batch_size": 8, "limit": 31}},
+        *(coco_evaluation(iou_type) for iou_type in ("segm", "bbox")),
         {"name": "captions", "task": "captions",
          "dataset": {"loader": "coco-captions", "annotation_file": str(QUICK / "captions/abstract50s_refs.json.gz")},
          "models": [{"adapter": "predictions", "label": "cands",

@@ -6,7 +6,7 @@ fails here with the record and field to fix, not later inside pycocotools.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from evalkit.datasets.base import DatasetLoader
 from evalkit.errors import InputError, MissingResourceError
@@ -28,6 +28,19 @@ def _is_segmentation(value: Any) -> bool:
     return isinstance(value, dict) and "counts" in value and "size" in value
 
 
+def _records_with_unique_ids(check: RecordChecker, data: Any, section: str, noun: str,
+                             seen: set[int]) -> Iterator[tuple[str, Any]]:
+    """``(record name, record)`` for each record of ``data[section]``, whose integer ``id`` is checked unique
+    (and added to ``seen``) before the caller checks the rest, so every error names the record by index and id."""
+    for i, item in enumerate(check.list_of(data, section)):
+        item_id = check.get(item, "id", f"{section}[{i}]", is_int, f"an integer {noun} id")
+        record = f"{section}[{i}] (id {item_id})"
+        if item_id in seen:
+            check.fail(f"duplicate {noun} id {item_id}", record, "id")
+        seen.add(item_id)
+        yield record, item
+
+
 def check_instances(data: Any, file: Path, require_file_names: bool = True) -> None:
     """Validate a COCO instances file: types, unique ids, annotations that point at known images and categories."""
     check = RecordChecker(file)
@@ -35,17 +48,11 @@ def check_instances(data: Any, file: Path, require_file_names: bool = True) -> N
         check.fail(f"expected a JSON object with images, annotations and categories, got {type(data).__name__}",
                    "(top level)")
     image_ids: set[int] = set()
-    for i, image in enumerate(check.list_of(data, "images")):
-        record = f"images[{i}]"
-        image_id = check.get(image, "id", record, is_int, "an integer image id")
-        record = f"images[{i}] (id {image_id})"
+    for record, image in _records_with_unique_ids(check, data, "images", "image", image_ids):
         for key in ("width", "height"):
             check.get(image, key, record, lambda v: is_int(v) and v > 0, "a positive integer")
         if require_file_names:
             check.get(image, "file_name", record, lambda v: isinstance(v, str) and v != "", "a file name")
-        if image_id in image_ids:
-            check.fail(f"duplicate image id {image_id}", record, "id")
-        image_ids.add(image_id)
     category_ids: set[int] = set()
     for i, category in enumerate(check.list_of(data, "categories")):
         record = f"categories[{i}]"
@@ -54,14 +61,7 @@ def check_instances(data: Any, file: Path, require_file_names: bool = True) -> N
         if category_id in category_ids:
             check.fail(f"duplicate category id {category_id}", record, "id")
         category_ids.add(category_id)
-    annotation_ids: set[int] = set()
-    for i, ann in enumerate(check.list_of(data, "annotations")):
-        record = f"annotations[{i}]"
-        ann_id = check.get(ann, "id", record, is_int, "an integer annotation id")
-        record = f"annotations[{i}] (id {ann_id})"
-        if ann_id in annotation_ids:
-            check.fail(f"duplicate annotation id {ann_id}", record, "id")
-        annotation_ids.add(ann_id)
+    for record, ann in _records_with_unique_ids(check, data, "annotations", "annotation", set()):
         image_id = check.get(ann, "image_id", record, is_int, "an integer image id")
         if image_id not in image_ids:
             check.fail(f"image id {image_id} is not in 'images'", record, "image_id")
