@@ -100,6 +100,7 @@ BUILTIN_METRICS = {
     "analogy": "evalkit.metrics.analogy", "bleu": "evalkit.metrics.bleu", "chrf": "evalkit.metrics.bleu",
     "ter": "evalkit.metrics.bleu", "cider": "evalkit.metrics.cider", "coco-bbox": "evalkit.metrics.coco",
     "coco-segm": "evalkit.metrics.coco", "topk": "evalkit.metrics.topk", "vqa": "evalkit.metrics.vqa",
+    "real-topk": "evalkit.metrics.real_topk",
     "fid": "evalkit.metrics.fid", "kid": "evalkit.metrics.kid", "isc": "evalkit.metrics.isc",
     "precision-recall": "evalkit.metrics.prc",
     "ssim": "evalkit.metrics.ssim", "lpips": "evalkit.metrics.lpips", "content-loss": "evalkit.metrics.style_losses",

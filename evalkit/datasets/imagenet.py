@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import csv
 import re
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.datasets.base import DatasetLoader, _Skipped
 from evalkit.errors import InputError, MissingResourceError
+from evalkit.formats.imagenet import imagenet_classes, wnid_index
 from evalkit.registry import DATASETS
+
+__all__ = ["ImageNetVal", "imagenet_classes", "wnid_index", "scan_class_folders"]
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
 FLAT_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.(JPEG|jpeg|jpg|JPG|png)$")
@@ -19,16 +20,16 @@ DEVKIT_MAP = "map_clsloc.txt"
 LOC_SOLUTION = "LOC_val_solution.csv"
 
 
-@lru_cache(maxsize=1)
-def imagenet_classes() -> tuple[tuple[str, int, str], ...]:
-    """The 1000 ILSVRC2012 classes as (wnid, devkit id, name), in sorted-wnid (timm/torchvision) order."""
-    text = resources.files("evalkit.data").joinpath("imagenet_classes.tsv").read_text(encoding="utf-8")
-    rows = list(csv.reader(text.splitlines()[1:], delimiter="\t"))
-    return tuple((wnid, int(devkit_id), name) for _, wnid, devkit_id, name in rows)
-
-
-def wnid_index() -> dict[str, int]:
-    return {wnid: i for i, (wnid, _, _) in enumerate(imagenet_classes())}
+def scan_class_folders(root: Path, index_of: Callable[[Path], int]) -> tuple[list[Path], list[int]]:
+    """Every image under each class folder of ``root`` (folders and files sorted), labelled ``index_of(folder)``."""
+    files, labels = [], []
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        label = index_of(class_dir)
+        for path in sorted(class_dir.rglob("*")):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                files.append(path)
+                labels.append(label)
+    return files, labels
 
 
 @DATASETS.register("imagenet")
@@ -51,6 +52,9 @@ class ImageNetVal(DatasetLoader):
 
     name = "imagenet"
     task = "imagenet"
+    #: what ``root`` should hold, for the errors that say it does not
+    expected = (f"class sub-folders (ImageFolder) or ILSVRC2012_val_XXXXXXXX.JPEG files with {LOC_SOLUTION} "
+                f"or {DEVKIT_GT}")
 
     def __init__(self, root: str | Path | None = None, labels_file: str | None = None,
                  skip_corrupt: bool = False, decode: str = "cpu", **options: Any):
@@ -59,17 +63,14 @@ class ImageNetVal(DatasetLoader):
             raise InputError(f"decode must be 'cpu' or 'gpu', got {decode!r}", field="decode")
         self.skip_corrupt = skip_corrupt
         self.decode = decode
-        root_path = self.require_root("an ImageFolder of class folders, or ILSVRC2012_val_*.JPEG files")
+        root_path = self.require_root(self.expected)
         if not root_path.is_dir():
             raise MissingResourceError(f"ImageNet root {root_path} is not a folder")
         self.layout, self.files, self.labels, self.classes = self._discover(
             root_path, Path(labels_file).expanduser() if labels_file else None
         )
         if not self.files:
-            raise MissingResourceError(
-                f"no images found in {root_path.resolve()}: expected class sub-folders (ImageFolder) "
-                f"or ILSVRC2012_val_XXXXXXXX.JPEG files with {LOC_SOLUTION} or {DEVKIT_GT}"
-            )
+            raise MissingResourceError(f"no images found in {root_path.resolve()}: expected {self.expected}")
         self._ids = [str(f.relative_to(root_path)) for f in self.files]
 
     def _discover(self, root: Path, labels_file: Path | None):
@@ -86,16 +87,11 @@ class ImageNetVal(DatasetLoader):
         known = wnid_index()
         if class_dirs and all(p.name in known for p in class_dirs):
             classes = [wnid for wnid, _, _ in imagenet_classes()]
-            index = {p.name: known[p.name] for p in class_dirs}
+            index = known
         else:
             classes = [p.name for p in class_dirs]
             index = {p.name: i for i, p in enumerate(class_dirs)}
-        files, labels = [], []
-        for class_dir in class_dirs:
-            for path in sorted(class_dir.rglob("*")):
-                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-                    files.append(path)
-                    labels.append(index[class_dir.name])
+        files, labels = scan_class_folders(root, lambda folder: index[folder.name])
         return "imagefolder", files, labels, classes
 
     def _flat_labels(self, root: Path, labels_file: Path | None) -> dict[str, int]:
@@ -141,6 +137,10 @@ class ImageNetVal(DatasetLoader):
             return encoded, torch.tensor(targets, dtype=torch.long)
         stacked = torch.stack(inputs) if inputs and isinstance(inputs[0], torch.Tensor) else inputs
         return stacked, torch.tensor(targets, dtype=torch.long)
+
+    def dataset_meta(self) -> dict[str, Any]:
+        """The image count, which the ``real-topk`` metric checks against its label file (as timm asserts)."""
+        return {"image_count": len(self.files)}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "layout": self.layout, "num_classes": len(self.classes)}

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from evalkit.errors import InputError
+from evalkit.formats.imagenet import class_subset
 from evalkit.metrics.base import SampleMeanMetric
 from evalkit.metrics.state import Column, Shared
 from evalkit.registry import METRICS
@@ -26,7 +27,12 @@ def topk_predictions(logits: Any, k: int = 5) -> np.ndarray:
 
 @METRICS.register("topk")
 class TopKError(SampleMeanMetric):
-    """Top-1 and top-5 error (percent). State: each sample's top-5 classes and its label."""
+    """Top-1 and top-5 error (percent). State: each sample's top-5 classes and its label.
+
+    ``class_subset`` (``imagenet-a``, ``imagenet-r``) ranks only the subset's logits, as timm's
+    ``validate.py --valid-labels`` does (``output[:, valid_labels]``) for the 200-class test sets; labels and
+    the top-5 stay 1000-class indices.
+    """
 
     name = "topk"
     state = {"label": Column("int64"), "top5": Column("int64"), "correct1": Column("bool"),
@@ -34,6 +40,7 @@ class TopKError(SampleMeanMetric):
     keys = ("top1_error", "top5_error", "top1_accuracy", "top5_accuracy")
     main_key = "top1_error"
     higher_is_better = False
+    defaults = {"class_subset": None}
     reference = "timm"
     mean_columns = {"correct1": ("top1_accuracy", 100.0), "correct5": ("top5_accuracy", 100.0)}
 
@@ -48,13 +55,47 @@ class TopKError(SampleMeanMetric):
             out[f"top{k}_error"] = float(misses * 100.0 / n) if n else float("nan")
         return {**out, **accuracy}
 
+    def signature_options(self) -> dict[str, Any]:
+        """All classes (no subset) is left out, so such numbers keep the signature they always had."""
+        return {k: v for k, v in super().signature_options().items() if not (k == "class_subset" and v is None)}
+
+    def bind(self, dataset_meta: Any) -> None:
+        """A 200-class data set (ImageNet-A/-R) is scored on its own classes only: the option must say which."""
+        super().bind(dataset_meta)
+        subset = self.dataset_meta.get("class_subset")
+        if subset is not None and subset != self.options["class_subset"]:
+            raise InputError(f"the data set has the {subset} classes only: set class_subset: {subset} on topk "
+                             "(logits restricted to them, as timm's --valid-labels and the paper)", field="metrics")
+
     def update(self, predictions: Any, targets: Any, ids: Sequence[Any] | None = None) -> None:
-        top = topk_predictions(predictions, 5)
-        self._state.set_shared("num_classes", int(np.shape(predictions)[1]))
         labels = np.asarray(targets.cpu() if hasattr(targets, "cpu") else targets, dtype=np.int64).reshape(-1)
+        subset = self.options["class_subset"]
+        if subset is None:
+            top = topk_predictions(predictions, 5)
+            self._state.set_shared("num_classes", int(np.shape(predictions)[1]))
+        else:
+            top = self._subset_topk(predictions, labels, np.asarray(class_subset(subset), dtype=np.int64))
         if len(labels) != len(top):
             raise InputError(f"{len(top)} rows of logits but {len(labels)} labels")
         self.add_topk(top, labels, ids)
+
+    def _subset_topk(self, predictions: Any, labels: np.ndarray, subset: np.ndarray) -> np.ndarray:
+        """Top-5 among the subset's logits, as 1000-class indices; a label outside the subset is an error."""
+        if np.ndim(predictions) != 2 or np.shape(predictions)[1] != 1000:
+            raise InputError(f"class_subset {self.options['class_subset']} needs 1000-class logits, got shape "
+                             f"{tuple(np.shape(predictions))}")
+        outside = labels[~np.isin(labels, subset)]
+        if len(outside):
+            raise InputError(f"label {int(outside[0])} is not one of the {len(subset)} "
+                             f"{self.options['class_subset']} classes")
+        self._state.set_shared("num_classes", len(subset))
+        if hasattr(predictions, "index_select"):  # a torch tensor, possibly on the GPU
+            import torch
+
+            restricted = predictions.index_select(1, torch.as_tensor(subset, device=predictions.device))
+        else:
+            restricted = np.asarray(predictions)[:, subset]
+        return subset[topk_predictions(restricted, 5)]
 
     def add_topk(self, top: np.ndarray, labels: np.ndarray, ids: Sequence[Any] | None) -> None:
         """Add samples given their top-k class indices (best first) instead of logits."""

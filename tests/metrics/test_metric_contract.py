@@ -33,10 +33,29 @@ class Example:
 
 
 def _topk() -> Example:
+    """1000-class logits with ImageNet-A labels, so restricting to that subset (an option) changes the number."""
+    from evalkit.formats.imagenet import class_subset
+
     rng = np.random.default_rng(0)
-    logits = rng.normal(size=(40, 12)).astype(np.float32)
-    labels = rng.integers(0, 12, 40)
-    return Example([(logits[i], int(labels[i]), f"im{i}") for i in range(40)], batch=np.stack)
+    logits = rng.normal(size=(40, 1000)).astype(np.float32)
+    labels = rng.choice(class_subset("imagenet-a"), 40)
+    logits[np.arange(40), labels] += 2.5
+    return Example([(logits[i], int(labels[i]), f"im{i}") for i in range(40)], batch=np.stack,
+                   changed={"class_subset": "imagenet-a"})
+
+
+def _real_topk() -> Example:
+    """ILSVRC2012 val file names (ReaL labels are looked up by name) with the first ReaL label boosted."""
+    from evalkit.formats.imagenet import read_real_labels, real_file_name, real_labels_path
+
+    sets = read_real_labels(real_labels_path(None))[0]
+    rng = np.random.default_rng(9)
+    logits = rng.normal(size=(40, 1000)).astype(np.float32)
+    for i in range(40):
+        if sets[i] and rng.random() < 0.5:
+            logits[i, sets[i][0]] += 3.0
+    return Example([(logits[i], 0, f"n0/{real_file_name(i)}") for i in range(40)], batch=np.stack,
+                   meta={"image_count": len(sets)})
 
 
 SENTENCES = ["the cat sat on the mat", "a dog ran in the park", "there is a big red ball", "two men play chess",
@@ -152,6 +171,7 @@ def _strided_perplexity() -> Example:
 
 EXAMPLES: dict[str, Callable[[], Example]] = {
     "topk": _topk,
+    "real-topk": _real_topk,
     "bleu": _translation({"tokenize": "char"}),
     "chrf": _translation({"word_order": 2}),
     "ter": _translation({"case_sensitive": True}),
