@@ -63,24 +63,33 @@ def evaluate(
 
 def run_suite(suite: str | Path | dict[str, Any], overrides: Sequence[str] = (), models: Sequence[str] | None = None,
               output_dir: str | Path | None = None, data_root: str | Path | None = None,
-              **runtime: Any) -> SuiteResult:
+              log_to: str | Sequence[str] | None = None, **runtime: Any) -> SuiteResult:
     """Run a suite (a YAML file or the same mapping) as ``evalkit run`` does, without the command line.
 
     ``overrides`` are ``--set`` strings; ``runtime`` keyword arguments set every evaluation's runtime, as the
     command line's options do (validated as the file is: ``batch_size=32``, ``device="cpu"``, ``ci=True``...);
     ``models`` selects models by label.
-    Records are written only with ``output_dir``.
+    Records are written only with ``output_dir``. ``log_to`` (``"mlflow,wandb"`` or a list) logs each record to
+    those experiment trackers, as ``--log-to`` does (the suite's ``logging:`` block otherwise; both need ``output_dir``).
     """
     from evalkit import runner
+    from evalkit.errors import InputError
     from evalkit.suite import apply_overrides, load_suite, parse_suite, with_runtime
+    from evalkit.trackers import log_results, plan
 
     if isinstance(suite, dict):
         loaded = parse_suite(apply_overrides(suite, overrides, "<suite>") if overrides else suite, data_root=data_root)
     else:
         loaded = load_suite(suite, data_root=data_root, overrides=overrides)
     loaded = with_runtime(loaded, **runtime)
-    return SuiteResult(runner.run_suite(loaded, output_dir=Path(output_dir) if output_dir is not None else None,
-                                        models=models, cache=output_dir is not None))
+    trackers = plan(loaded.logging, log_to)
+    if trackers is not None and output_dir is None:
+        raise InputError("experiment trackers log written records: give output_dir", field="log_to")
+    results = SuiteResult(runner.run_suite(loaded, output_dir=Path(output_dir) if output_dir is not None else None,
+                                           models=models, cache=output_dir is not None))
+    if trackers is not None and is_main_process():
+        log_results(results, trackers, Path(output_dir), loaded.name)
+    return results
 
 
 def evaluate_task(task: str, model: Any, data_root: str | Path | None = None, dataset: dict[str, Any] | None = None,

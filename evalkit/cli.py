@@ -47,6 +47,9 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--no-code", action="store_true",
                    help="refuse a suite with any key that imports or executes code it names (factory, "
                         "trust_remote_code, allow_pickle); 'evalkit check' lists them")
+    p.add_argument("--log-to", metavar="TRACKERS",
+                   help="also log each record to experiment trackers: mlflow, tensorboard, wandb (comma-separated; "
+                        "instead of the suite's logging.to); all write under --output-dir, W&B offline")
     p.set_defaults(func=cmd_run)
 
 
@@ -144,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     if args.resume and args.no_cache:
         raise InputError("--resume needs the prediction cache; drop --no-cache")
+    trackers = _trackers(suite, args, shard)
     results = run_suite(suite, output_dir=args.output_dir, models=args.model, shard=shard,
                         cache=not args.no_cache, resume=args.resume, cache_chunk=args.cache_chunk)
     if not is_main_process():
@@ -154,7 +158,28 @@ def _run(args: argparse.Namespace) -> int:
         print(f"merge all {shard[1]} shards with: evalkit merge PARTS... --output-dir DIR")
         return 0
     print_results(results, args)
+    if trackers is not None:
+        from evalkit.trackers import log_results
+
+        for line in log_results(results, trackers, args.output_dir, suite.name):
+            print(terminal_safe(line), file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _trackers(suite: Any, args: argparse.Namespace, shard: tuple[int, int] | None) -> Any:
+    """The trackers to log to (``--log-to``, else the suite's ``logging:``), checked before the run; shard runs
+    write parts, not records, so they log nothing."""
+    from evalkit.trackers import plan
+
+    trackers = plan(suite.logging, args.log_to)
+    if trackers is not None and shard is not None:
+        if args.log_to is not None:
+            raise InputError("--shard writes partial state files, not records: drop --log-to (trackers log records)",
+                             field="log-to")
+        print("evalkit: note: the suite's logging: trackers log records; --shard writes parts, so nothing is logged",
+              file=sys.stderr)
+        return None
+    return trackers
 
 
 def print_results(results: Sequence[Any], args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ import yaml
 
 from evalkit.errors import InputError, SuiteError
 from evalkit.models.base import check_factory_spec, display_label
+from evalkit.trackers.config import LoggingConfig, parse_logging
 
 PATH_KEY = re.compile(r"^(root|path|checkpoint)$|_(file|dir|path|files)$")
 NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -80,6 +81,8 @@ class Suite:
     evaluations: tuple[Evaluation, ...]
     #: the ``--set`` overrides applied before validation (part of ``sha256``)
     overrides: tuple[str, ...] = ()
+    #: the ``logging:`` block: experiment trackers each record is logged to (``--log-to`` chooses others)
+    logging: LoggingConfig | None = None
 
 
 class _Checker:
@@ -208,14 +211,14 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
         raise check.fail("name", f"expected a name of letters, digits, '.', '_' or '-', got {name!r}")
     evaluation_keys = {"name", "task", "dataset", "models", "metrics", "runtime", "description"}
     if "evaluations" in top:
-        check.only(top, "", {"name", "description", "runtime", "evaluations"})
+        check.only(top, "", {"name", "description", "runtime", "evaluations", "logging"})
         parts = top["evaluations"]
         if not isinstance(parts, list) or not parts:
             raise check.fail("evaluations", "expected a non-empty list of evaluations")
         items = [(f"evaluations[{i}]", check.mapping(p, f"evaluations[{i}]")) for i, p in enumerate(parts)]
     else:
-        check.only(top, "", evaluation_keys)
-        items = [("", {**top, "name": top.get("name", name)})]
+        check.only(top, "", evaluation_keys | {"logging"})
+        items = [("", {**{k: v for k, v in top.items() if k != "logging"}, "name": top.get("name", name)})]
     shared_runtime = check.mapping(top.get("runtime", {}) or {}, "runtime") if "evaluations" in top else {}
     evaluations, seen = [], set()
     for keypath, part in items:
@@ -265,7 +268,9 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
         spec = {key: part[key] for key in part}
         evaluations.append(Evaluation(ev_name, task_name, dataset, models, metrics, runtime, spec))
     digest = hashlib.sha256((text if text is not None else yaml.safe_dump(raw, sort_keys=True)).encode()).hexdigest()
-    return Suite(name, Path(file).resolve() if isinstance(file, Path) else None, digest, tuple(evaluations))
+    logging = parse_logging(top["logging"], check.fail) if "logging" in top else None
+    return Suite(name, Path(file).resolve() if isinstance(file, Path) else None, digest, tuple(evaluations),
+                 logging=logging)
 
 
 def _check_serves(check: _Checker, cls: Any, task: str, keypath: str, kind: str) -> None:
