@@ -1,0 +1,109 @@
+"""``evalkit.torchmetrics.CocoAP`` in a plain loop: equal to evalkit's coco metrics and to pycocotools, exactly."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchmetrics")
+pytest.importorskip("pycocotools")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from evalkit.errors import InputError  # noqa: E402
+from evalkit.metrics.coco import coco_evaluate  # noqa: E402
+from evalkit.metrics._coco.summary import STAT_KEYS  # noqa: E402
+from evalkit.torchmetrics import CocoAP  # noqa: E402
+from tests.torchmetrics_compat._data import coco_reference_inputs, detection_batch, pycocotools_stats  # noqa: E402
+
+
+def in_batches(metric: CocoAP, preds: list, target: list, size: int) -> dict:
+    for start in range(0, len(preds), size):
+        metric.update(preds[start:start + size], target[start:start + size])
+    return {k: float(v) for k, v in metric.compute().items()}
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), batch=st.integers(1, 4))
+def test_equals_evalkit_and_pycocotools(iou_type, seed, batch):
+    preds, target = detection_batch(seed)
+    out = in_batches(CocoAP(iou_type=iou_type, box_format="xywh"), preds, target, batch)
+    gt, results = coco_reference_inputs(preds, target, iou_type)
+    expected = coco_evaluate(gt, results, iou_type)
+    assert out == {k: expected[k] for k in STAT_KEYS}
+    assert list(out.values()) == pycocotools_stats(gt, results, iou_type)
+
+
+def test_without_image_ids_images_are_numbered_in_update_order():
+    preds, target = detection_batch(3)
+    out = in_batches(CocoAP(box_format="xywh"), preds, [{k: v for k, v in t.items() if k != "image_id"} for t in target], 3)
+    for number, t in enumerate(target):
+        t["image_id"] = number
+    gt, results = coco_reference_inputs(preds, target, "bbox")
+    assert list(out.values()) == pycocotools_stats(gt, results, "bbox")
+
+
+@pytest.mark.parametrize("box_format", ["xyxy", "cxcywh"])
+def test_box_formats_convert_as_torchvision(box_format):
+    from torchvision.ops import box_convert
+
+    from evalkit.torchmetrics.coco import xywh_boxes
+
+    boxes = torch.rand(50, 4, dtype=torch.float32) * 100
+    boxes[:, 2:] += boxes[:, :2] if box_format == "xyxy" else 0
+    assert xywh_boxes(boxes, box_format) == box_convert(boxes, box_format, "xywh").tolist()
+
+
+def test_equals_torchmetrics_mean_average_precision_on_boxes():
+    """On boxes torchmetrics' MeanAveragePrecision runs pycocotools on the same conversion: the same stats."""
+    from torchmetrics.detection import MeanAveragePrecision
+
+    preds, target = detection_batch(11)
+    ours = CocoAP(box_format="xywh")
+    theirs = MeanAveragePrecision(box_format="xywh", backend="pycocotools")
+    for metric in (ours, theirs):
+        metric.update(preds, [{k: v for k, v in t.items() if k != "image_id"} for t in target])
+    names = ["map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
+             "mar_small", "mar_medium", "mar_large"]
+    assert [float(v) for v in ours.compute().values()] == pytest.approx(
+        [float(theirs.compute()[n]) for n in names], abs=1e-7)  # torchmetrics rounds to float32
+
+
+def test_collection_of_box_and_mask_ap_and_reset():
+    from torchmetrics import MetricCollection
+
+    preds, target = detection_batch(5)
+    collection = MetricCollection({"bbox": CocoAP("bbox", box_format="xywh"), "segm": CocoAP("segm")})
+    for start in range(0, len(preds), 4):
+        collection.update(preds[start:start + 4], target[start:start + 4])
+    out = collection.compute()
+    for iou_type in ("bbox", "segm"):
+        gt, results = coco_reference_inputs(preds, target, iou_type)
+        assert [float(out[f"{iou_type}_{k}"]) for k in STAT_KEYS] == pycocotools_stats(gt, results, iou_type)
+    collection.reset()
+    collection.update(preds[:2], target[:2])
+    gt, results = coco_reference_inputs(preds[:2], target[:2], "bbox")
+    assert [float(collection.compute()[f"bbox_{k}"]) for k in STAT_KEYS] == pycocotools_stats(gt, results, "bbox")
+
+
+def test_extras_come_from_the_evalkit_metric():
+    preds, target = detection_batch(7)
+    metric = CocoAP(box_format="xywh")
+    metric.update(preds, target)
+    extras = metric.evalkit_metric().compute()
+    gt, results = coco_reference_inputs(preds, target, "bbox")
+    assert extras["per_category_AP"] == coco_evaluate(gt, results, "bbox")["per_category_AP"]
+
+
+def test_bad_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="iou_type"):
+        CocoAP(iou_type="keypoints")
+    preds, target = detection_batch(1, n_images=2)
+    with pytest.raises(InputError, match="masks"):
+        CocoAP("segm").update([{k: v for k, v in p.items() if k != "masks"} for p in preds], target)
+    metric = CocoAP(box_format="xywh")
+    metric.update(preds[:1], target[:1])
+    metric.update(preds[1:], [{k: v for k, v in t.items() if k != "image_id"} for t in target[1:]])
+    with pytest.raises(InputError, match="image_id"):
+        metric.compute()
