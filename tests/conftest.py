@@ -1,6 +1,7 @@
-"""Shared fixtures: the real data in ../shared/data (skipped when absent), offline hub."""
+"""Shared fixtures: the real data in ../shared/data, else its bundled copy in data/testdata; offline hub."""
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -46,19 +47,88 @@ def _plugin_site() -> Path:
 install_plugin(_plugin_site())
 
 
+BUNDLE_MANIFEST = REPO / "data" / "testdata" / "MANIFEST.tsv"  # written by scripts/bundle_testdata.py
+
+
+@functools.cache
+def _bundle_manifest() -> list[dict[str, str]]:
+    import csv
+
+    with BUNDLE_MANIFEST.open(encoding="utf-8", newline="") as rows:
+        return list(csv.DictReader(rows, delimiter="\t"))
+
+
+@functools.cache
+def _unpacked_root() -> Path:
+    """The session's folder of unpacked bundle files (made on first use, removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="evalkit-testdata-"))
+    atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+def _unpack(row: dict[str, str]) -> None:
+    """Write one bundled file, decompressed, under the session's folder; its SHA-256 must be the manifest's."""
+    import hashlib
+    import lzma
+
+    target = _unpacked_root() / row["path"]
+    if target.exists():
+        return
+    stored = REPO / row["stored"]
+    data = lzma.decompress(stored.read_bytes()) if stored.suffix == ".xz" else stored.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == row["sha256"], f"{stored} is not the bundled {row['path']}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+def bundled_file(*parts: str) -> Path:
+    """``parts`` (a file or a folder) from data/testdata; skips, naming why, what may not be redistributed."""
+    rel = "/".join(parts)
+    rows = [r for r in _bundle_manifest() if r["path"] == rel or r["path"].startswith(rel.rstrip("/") + "/")
+            or rel.startswith(r["path"]) and r["path"].endswith("/")]
+    withheld = [r["note"].split(": ", 1)[-1] for r in rows if r["stored"] == "-"]
+    if withheld:
+        pytest.skip(f"real data not redistributable, so not bundled: {withheld[0]}")
+    if not rows:
+        pytest.skip(f"real data not present at {SHARED_DATA} nor bundled: {rel}")
+    for row in rows:
+        _unpack(row)
+    return _unpacked_root() / rel
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data``; tests that need it skip cleanly on a user's fresh clone."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data not present at {SHARED_DATA}")
-    return SHARED_DATA
+    """``../shared/data``, or on a fresh clone the bundled part of it (data/testdata) unpacked once."""
+    if SHARED_DATA.is_dir():
+        return SHARED_DATA
+    for row in _bundle_manifest():
+        if row["stored"] != "-":
+            _unpack(row)
+    return _unpacked_root()
 
 
 def shared_file(*parts: str) -> Path:
+    """A real-data file or folder: from ../shared/data when present, else from the bundle."""
     path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real data not present: {path}")
-    return path
+    return path if path.exists() else bundled_file(*parts)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """How many tests skipped and why, grouped by reason, so a run says what it did not check."""
+    from collections import Counter
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons = Counter(str(r.longrepr[2] if isinstance(r.longrepr, tuple) else r.longrepr).removeprefix("Skipped: ")
+                      for r in skipped)
+    terminalreporter.section(f"{len(skipped)} skipped, by reason")
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"{count:5d}  {reason}")
 
 
 SCHEMAS = REPO / "docs" / "schema"

@@ -10,6 +10,7 @@ import torch
 
 from evalkit.datasets.imagenet import ImageNetVal, imagenet_classes, wnid_index
 from evalkit.errors import InputError, MissingResourceError
+from tests.conftest import shared_file
 from tests.helpers import make_imagefolder, write_image
 
 WNIDS = ["n01440764", "n01443537", "n15075141"]  # first, second and last class of ILSVRC2012
@@ -92,9 +93,9 @@ def test_flat_layout_with_loc_solution_csv(tmp_path):
     assert ImageNetVal(val).labels == [65, 970]
 
 
-def test_flat_layout_real_devkit_file(tmp_path, shared_data):
-    truth = shared_data / "imagenet" / "daksim_ILSVRC2012_validation_ground_truth.txt"
-    derived = shared_data / "imagenet" / "derived_val_labels_ILSVRC2012.tsv"
+def test_flat_layout_real_devkit_file(tmp_path):
+    truth = shared_file("imagenet", "daksim_ILSVRC2012_validation_ground_truth.txt")
+    derived = shared_file("imagenet", "derived_val_labels_ILSVRC2012.tsv")
     val = _flat(tmp_path, [0] * 5)
     data = ImageNetVal(val, labels_file=str(truth))
     with open(derived) as f:
@@ -139,9 +140,9 @@ def test_corrupt_jpeg_is_an_error_naming_the_file_or_skipped_and_counted(tmp_pat
     assert [s for b in batches for s in b.skipped] == [f"{WNIDS[1]}/broken.JPEG"]
 
 
-def test_real_sample_images_with_labels_from_their_wnid(tmp_path, shared_data):
+def test_real_sample_images_with_labels_from_their_wnid(tmp_path):
     """The 123 real images (grayscale ones and an apostrophe included) as an ImageFolder of symlinks."""
-    source = shared_data / "imagenet" / "sample_images"
+    source = shared_file("imagenet", "sample_images")
     files = sorted(p for p in source.glob("n*_*.JPEG"))
     if not files:
         pytest.skip("no sample images")
