@@ -18,6 +18,7 @@ import pytest
 from evalkit.registry import METRICS
 from evalkit.types import AnalogyAnswer
 from tests.metrics._coco_cases import make_case
+from tests.metrics._coco_keypoint_cases import make_keypoint_case
 from tests.style._contract import style_examples
 
 
@@ -138,6 +139,14 @@ def _coco(iou_type: str) -> Callable[[], Example]:
     return make
 
 
+def _coco_keypoints() -> Example:
+    gt, results, _ = make_keypoint_case(1, k=17)
+    ids = [im["id"] for im in gt["images"]]
+    by_image = {i: [r for r in results if r["image_id"] == i] for i in ids}
+    return Example([(by_image[i], i, str(i)) for i in ids], changed={"kpt_oks_sigmas": [0.2] * 17},
+                   meta={"coco_gt": gt})
+
+
 def _plugin_mae() -> Example:
     rng = np.random.default_rng(5)
     values = rng.normal(size=30)
@@ -182,6 +191,7 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
     "analogy": _analogy,
     "coco-segm": _coco("segm"),
     "coco-bbox": _coco("bbox"),
+    "coco-keypoints": _coco_keypoints,
     "perplexity": _perplexity,
     "strided-perplexity": _strided_perplexity,
     "plugin-mae": _plugin_mae,  # the third-party plugin of tests/plugin_package, installed by conftest
