@@ -83,15 +83,20 @@ def _timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-class AnalogyGoogle:
+class _OneRunEach:
+    """asv settings of both classes: one run takes minutes here (gensim alone ≈50 s at 30k)."""
+
     timeout = 1800
     number = 1
     repeat = 1
-    #: nightly regression threshold (new / old): default, not measured (one run takes minutes here)
+    #: nightly regression threshold (new / old): default, not measured (a run takes minutes)
     threshold = 1.3
 
     def setup(self):
         load_benchmark(self)
+
+
+class AnalogyGoogle(_OneRunEach):
 
     def time_evalkit_30k(self):
         run_evalkit(self.vectors, self.questions, 30_000)
@@ -117,19 +122,13 @@ class AnalogyGoogle:
     track_own_gemm_ratio_300k.unit = "ratio"
 
 
-class AnalogyGensim30k:
+class AnalogyGensim30k(_OneRunEach):
     """gensim beside evalkit at 30k (gensim at 300k takes ≈7 min: see the module docstring)."""
-
-    timeout = 1800
-    number = 1
-    repeat = 1
-    #: nightly regression threshold: default, not measured (gensim alone takes ≈50 s a run)
-    threshold = 1.3
 
     def setup(self):
         from gensim.models import KeyedVectors
 
-        load_benchmark(self)
+        super().setup()
         self.kv = KeyedVectors(self.matrix.shape[1])
         self.kv.add_vectors(self.words, self.matrix)
 
