@@ -55,6 +55,14 @@ class TopKError(SampleMeanMetric):
             out[f"top{k}_error"] = float(misses * 100.0 / n) if n else float("nan")
         return {**out, **accuracy}
 
+    @classmethod
+    def check_options(cls, options: Any) -> dict[str, Any]:
+        """A class_subset must be a named subset (checked when the suite is validated, before any model runs)."""
+        checked = super().check_options(options)
+        if checked["class_subset"] is not None:
+            class_subset(checked["class_subset"])
+        return checked
+
     def signature_options(self) -> dict[str, Any]:
         """All classes (no subset) is left out, so such numbers keep the signature they always had."""
         return {k: v for k, v in super().signature_options().items() if not (k == "class_subset" and v is None)}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.errors import InputError
-from evalkit.reports import compare, html, leaderboard, plots
+from evalkit.reports import compare, family, html, leaderboard, plots
 from evalkit.records import write_text_atomic
 from evalkit.reports.frames import load_records, to_parquet
 from evalkit.reports import years
@@ -74,6 +74,7 @@ def _task_report(task: str, boards: list[leaderboard.Board], out: Path, frame: p
         slug = _slug(board.dataset) if len(boards) > 1 else ""
         _board_section(report, board, folder, slug, n_resamples, seed)
     if task == "imagenet":
+        _imagenet_family_section(report, frame)
         _imagenet_years_section(report, frame, folder)
     return report
 
@@ -127,6 +128,20 @@ def _board_section(report: TaskReport, board: leaderboard.Board, folder: Path, s
                         *(html.paragraph(e) for e in excluded)]
         report.markdown += ["### Pairwise comparisons\n", leaderboard.to_markdown(shown), f"{text}\n",
                             *(f"{e}\n" for e in excluded)]
+
+
+def _imagenet_family_section(report: TaskReport, frame: pd.DataFrame) -> None:
+    """Top-1 and top-5 accuracy of each model on every ImageNet test set it ran on, one column per set."""
+    for key, title in (("top1_accuracy", "top-1"), ("top5_accuracy", "top-5")):
+        table = family.family_table(frame, key)
+        if table.empty:
+            return
+        shown = family.display_family(table)
+        heading = f"ImageNet family: {title} accuracy (%)"
+        note = ("One column per test set (suites/imagenet_family.yaml), as timm's results tables; ReaL and the "
+                "200-class A and R sets follow timm's validate.py (--real-labels, --valid-labels).")
+        report.body += [html.heading(3, heading), html.table(shown), html.paragraph(note)]
+        report.markdown += [f"## {heading}\n", leaderboard.to_markdown(shown), f"{note}\n"]
 
 
 def _imagenet_years_section(report: TaskReport, frame: pd.DataFrame, folder: Path) -> None:
