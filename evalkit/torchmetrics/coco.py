@@ -82,8 +82,13 @@ class CocoAP(TorchMetric):
         self.iou_type, self.box_format = iou_type, box_format
         self.evalkit_options = {"area": area} if iou_type == "segm" else {}
         self.new_metric()  # a bad option fails here
+        # states named per IoU type: MetricCollection's compute groups share the states of metrics whose
+        # states are equal after the first batch, which a box and a mask metric must never do
         for name in STATES:
-            self.add_state(name, default=[], dist_reduce_fx="cat")
+            self.add_state(self._state_name(name), default=[], dist_reduce_fx="cat")
+
+    def _state_name(self, name: str) -> str:
+        return f"{self.iou_type}_{name}"
 
     def new_metric(self, gt: Any = None) -> EvalkitCocoAP:
         return (CocoSegm if self.iou_type == "segm" else CocoBbox)(gt=gt, **self.evalkit_options)
@@ -111,7 +116,7 @@ class CocoAP(TorchMetric):
 
     def _append(self, **values: np.ndarray) -> None:
         for name, array in values.items():
-            getattr(self, name).append(_codec.number_tensor(array).to(self.device))
+            getattr(self, self._state_name(name)).append(_codec.number_tensor(array).to(self.device))
 
     def _batch_as_coco(self, preds: Sequence[dict[str, torch.Tensor]], target: Sequence[dict[str, torch.Tensor]]
                        ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -150,7 +155,7 @@ class CocoAP(TorchMetric):
     def evalkit_metric(self) -> EvalkitCocoAP:
         """evalkit's ``coco-bbox``/``coco-segm`` holding every image seen (after the sync, every rank's)."""
         metric = self.new_metric()
-        get = {name: _codec.joined(getattr(self, name), np.float64 if name == "det_score" else np.int64)
+        get = {name: _codec.joined(getattr(self, self._state_name(name)), np.float64 if name == "det_score" else np.int64)
                for name in STATES}
         n, A = len(get["image_id"]), len(AREA_RANGES)
         categories = np.unique(get["categories"])
