@@ -12,9 +12,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, ScalarFormatter  # noqa: E402
 
 from evalkit.reports import years  # noqa: E402
 from evalkit.records import write_bytes_atomic  # noqa: E402
@@ -179,7 +181,7 @@ def speed_accuracy_figure(board: pd.DataFrame, metric: str, higher_is_better: bo
             ax.annotate(row["system"], (row["throughput"], row["value"]), xytext=(5, 4), textcoords="offset points",
                         fontsize=8)
         ax.set_xscale("log")
-        _plain_log_ticks(ax, timed["throughput"].min(), timed["throughput"].max())
+        _plain_log_ticks(ax)
     else:
         ax.text(0.5, 0.5, "no run with trained weights and a recorded throughput", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("throughput (samples/s, log scale)")
@@ -190,8 +192,40 @@ def speed_accuracy_figure(board: pd.DataFrame, metric: str, higher_is_better: bo
     return fig
 
 
-def _plain_log_ticks(ax, low: float, high: float) -> None:
-    """Label a log axis 500, 1,000, 2,000 instead of 5×10², and minor ticks only within one decade."""
-    plain = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
-    ax.xaxis.set_major_formatter(plain)
-    ax.xaxis.set_minor_formatter(plain if high / max(low, 1e-12) < 10 else NullFormatter())
+def _plain_log_ticks(ax) -> None:
+    """Label a log x axis 500, 1,000, 2,000 instead of 5×10², never with overlapping labels.
+
+    The labels are chosen from the axis width and the widest label, before drawing: majors every decade or every
+    few decades (``numticks``), minor labels at all of 2…9, at 2 and 5, or none, whichever leaves a gap between
+    neighbours. An axis too narrow for two such labels (120 to 130) gets evenly spaced ones instead. The axis is
+    measured before ``tight_layout``, which only widens it.
+    """
+    low, high = ax.get_xlim()
+    size = FontProperties(size=matplotlib.rcParams["xtick.labelsize"]).get_size_in_points()
+    label = (max(len(_plain(v)) for v in (low, high)) + 2) * size * 0.65  # widest label plus a gap, in points
+    width = ax.get_position().width * ax.figure.get_figwidth() * 72
+    per_decade = width / max(np.log10(high / low), 1e-9)
+    # the narrowest gap between labelled neighbours, in decades: 9 → 10 among 2…9; 1 → 2 and 5 → 10 among 2 and 5
+    subs = next((s for s, gap in (((2, 3, 4, 5, 6, 7, 8, 9), np.log10(10 / 9)), ((2, 5), np.log10(2)))
+                 if gap * per_decade >= label), ())
+    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    if sum(low <= m * 10.0 ** e <= high for e in decades for m in (1, *subs)) < 2:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=max(2, int(width / label)), steps=[1, 2, 2.5, 5, 10]))
+        plain = ScalarFormatter(useOffset=False)
+        plain.set_scientific(False)
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        return
+    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=max(2, int(width / label))))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _plain(v)))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10), numticks=100))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: _plain(v) if _leading_digit(v) in subs else "")
+                                 if subs else NullFormatter())
+
+
+def _plain(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"
+
+
+def _leading_digit(value: float) -> int:
+    return int(round(value / 10 ** np.floor(np.log10(value) + 1e-9)))
