@@ -23,6 +23,8 @@ from evalkit.metrics.state import Column, Rows, Shared
 from evalkit.registry import METRICS
 
 if TYPE_CHECKING:
+    from evalkit.metrics._coco.detections import Detections
+    from evalkit.metrics._coco.evaluate import Rules
     from evalkit.metrics._coco.groundtruth import GroundTruth
     from evalkit.metrics._coco.state import CocoTables
 
@@ -48,6 +50,8 @@ class CocoAP(Metric):
     neutral_options = {"engine": "fast"}
     requires_meta = ("coco_gt",)
     reference = "pycocotools"
+    #: area ranges and detection limits (keypoints and LVIS have their own)
+    params: ClassVar[acc.Params] = acc.DETECTION
 
     def __init__(self, gt: "str | Path | dict[str, Any] | GroundTruth | None" = None, **options: Any):
         self.gt: GroundTruth | None = None
@@ -64,12 +68,17 @@ class CocoAP(Metric):
         self.area, self.engine = self.options.get("area", "auto"), self.options["engine"]
         self._set_gt(gt)
 
+    @classmethod
+    def read_gt(cls, source: Any) -> "GroundTruth":
+        """The ground truth of a path or parsed dict, read as this metric's reference reads it."""
+        from evalkit.metrics._coco.groundtruth import GroundTruth
+
+        return source if isinstance(source, GroundTruth) else GroundTruth(source)
+
     def _set_gt(self, gt: Any) -> None:
         if gt is None:
             return  # before the import: the ground-truth engine brings numba, a bare metric does not
-        from evalkit.metrics._coco.groundtruth import GroundTruth
-
-        self.gt = gt if isinstance(gt, GroundTruth) else GroundTruth(gt)
+        self.gt = self.read_gt(gt)
         self._gt_coco = None
         self.reset()
 
@@ -126,17 +135,35 @@ class CocoAP(Metric):
         image_ids = gt.image_ids.tolist()
         self._add(results, None, image_ids, [str(i) for i in image_ids], file=file)
 
+    def _box_mode(self, results: list[dict[str, Any]]) -> bool:
+        """Whether result areas are box areas: the reference's rule, read from the first results seen."""
+        from evalkit.metrics._coco.detections import results_use_box_area
+
+        return results_use_box_area(results)
+
+    def _detections(self, results: list[dict[str, Any]], file: Any) -> tuple["Detections", Any]:
+        """The parsed results, and what :meth:`_rules` needs besides them."""
+        from evalkit.metrics._coco.detections import parse_results
+
+        return parse_results(results, self._require_gt(), self.iou_type, box_mode=self._state.shared["box_mode"],
+                             file=file), None
+
+    def _rules(self, dets: "Detections", extra: Any, det_sample: np.ndarray) -> "Rules":
+        """How this metric's detections are matched (COCO boxes and masks: the defaults)."""
+        from evalkit.metrics._coco.evaluate import DETECTION_RULES
+
+        return DETECTION_RULES
+
     def _add(self, results: list[dict[str, Any]], owner: np.ndarray | None, image_ids: list[int],
              sample_ids: list[str], file: Any = None) -> None:
-        from evalkit.metrics._coco.detections import parse_results, results_use_box_area
         from evalkit.metrics._coco.evaluate import evaluate_batch
 
         gt = self._require_gt()
         if self.area == "mask" and self.iou_type == "segm":
             results = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
         if self._state.shared["box_mode"] is None and results:
-            self._state.set_shared("box_mode", results_use_box_area(results))
-        dets = parse_results(results, gt, self.iou_type, box_mode=self._state.shared["box_mode"], file=file)
+            self._state.set_shared("box_mode", self._box_mode(results))
+        dets, extra = self._detections(results, file)
         if self.engine == "reference":
             from evalkit.metrics._coco.reference import coco_gt, reference_batch
 
@@ -144,11 +171,11 @@ class CocoAP(Metric):
                 raise InputError("the reference engine needs distinct images within one update")
             if self._gt_coco is None:
                 self._gt_coco = coco_gt(gt.as_dict())
-            batch = reference_batch(self._gt_coco, results, image_ids, self.iou_type)
+            batch = reference_batch(self._gt_coco, results, image_ids, self.iou_type, **self._reference_params())
         else:
             images = np.array([gt.image_index[i] for i in image_ids], np.int64)
             det_sample = dets.image if owner is None else owner
-            batch = evaluate_batch(gt, dets, det_sample, images, self.iou_type)
+            batch = evaluate_batch(gt, dets, det_sample, images, self.iou_type, self._rules(dets, extra, det_sample))
         detections = {"sample": batch.sample, **{f: getattr(batch, f) for f in DETECTION_FIELDS}}
         self._state.append(sample_ids, {"image_id": image_ids, "npig": batch.npig}, {"detections": detections})
 
@@ -159,7 +186,7 @@ class CocoAP(Metric):
         if self._tables is None or self._tables[0] != self._state.version:
             categories = np.asarray(self._state.shared["category_ids"] or [], np.int64)
             self._tables = (self._state.version, CocoTables(categories, self.column("image_id"), self.column("npig"),
-                                                            self._state.rows("detections")))
+                                                            self._state.rows("detections"), self.params))
         return self._tables[1]
 
     def arrays(self, indices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +201,15 @@ class CocoAP(Metric):
         return self.aggregate(None)
 
     def aggregate(self, indices: np.ndarray | None = None) -> dict[str, float]:
-        return acc.summarize(*self.arrays(indices))
+        return self.summarize(*self.arrays(indices))
+
+    def summarize(self, precision: np.ndarray, recall: np.ndarray) -> dict[str, float]:
+        """The reference's stats from the accumulated arrays."""
+        return acc.summarize(precision, recall)
+
+    def _reference_params(self) -> dict[str, Any]:
+        """Extra ``COCOeval.params`` of the reference engine."""
+        return {}
 
     def extras(self) -> dict[str, Any]:
         precision, recall = self.arrays()

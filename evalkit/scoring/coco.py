@@ -1,21 +1,23 @@
-"""``evalkit score coco-segm|coco-bbox --gt GT.json --pred RESULTS.json``: COCOeval's 12 stats from files."""
+"""``evalkit score coco-segm|coco-bbox|coco-keypoints|lvis-segm|lvis-bbox --gt GT.json --pred RESULTS.json``:
+the reference's stats (pycocotools' COCOeval, lvis-api's LVISEval) from files."""
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
 from evalkit.errors import InputError
-from evalkit.registry import SCORERS
+from evalkit.registry import METRICS, SCORERS
 from evalkit.scoring.base import Scorer
 
 
 class _CocoScorer(Scorer):
-    iou_type: str
+    """Scores with the registered metric of the scorer's own name."""
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--gt", required=True, help="COCO instances JSON (ground truth)")
-        parser.add_argument("--pred", required=True, help="COCO results JSON (a list of detections)")
+        parser.add_argument("--pred", "--results", dest="pred", required=True,
+                            help="COCO results JSON (a list of detections)")
         parser.add_argument("--engine", default="fast", choices=["fast", "reference"],
                             help="fast (default, identical numbers) or reference (pycocotools)")
 
@@ -29,15 +31,15 @@ class _CocoScorer(Scorer):
             return self._score(args)
 
     def _score(self, args: argparse.Namespace) -> dict[str, Any]:
-        from evalkit.metrics._coco.groundtruth import GroundTruth, load_json
-        from evalkit.metrics.coco import CocoBbox, CocoSegm
+        from evalkit.metrics._coco.groundtruth import load_json
 
         engine = getattr(args, "engine", "fast")
-        gt = GroundTruth(_existing(args.gt, "--gt"))
-        if self.iou_type == "segm" and engine == "fast":
+        metric_class = METRICS.get(self.name)
+        gt = metric_class.read_gt(_existing(args.gt, "--gt"))
+        if metric_class.iou_type == "segm" and engine == "fast":
             gt.prefetch_masks()  # rasterise GT polygons while the results file parses
         results = load_json(_existing(args.pred, "--pred"))
-        metric = (CocoSegm if self.iou_type == "segm" else CocoBbox)(gt=gt, engine=engine)
+        metric = metric_class(gt=gt, engine=engine)
         metric.add_results(results, file=args.pred)
         del results
         out = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),
@@ -64,11 +66,15 @@ def _existing(path: str, flag: str) -> str:
 class CocoSegmScorer(_CocoScorer):
     name = "coco-segm"
     help = "COCO mask AP/AR (the 12 COCOeval stats, iouType='segm')"
-    iou_type = "segm"
 
 
 @SCORERS.register("coco-bbox")
 class CocoBboxScorer(_CocoScorer):
     name = "coco-bbox"
     help = "COCO box AP/AR (the 12 COCOeval stats, iouType='bbox')"
-    iou_type = "bbox"
+
+
+@SCORERS.register("coco-keypoints")
+class CocoKeypointsScorer(_CocoScorer):
+    name = "coco-keypoints"
+    help = "COCO keypoint AP/AR (the 10 COCOeval stats, iouType='keypoints', OKS with the 17 COCO sigmas)"

@@ -57,8 +57,8 @@ def results_use_box_area(results: list[Any]) -> bool:
 class _Checker:
     """Finds and reports the first bad record; only runs once a fast path has failed."""
 
-    def __init__(self, results: list[Any], gt: GroundTruth, file: Any):
-        self.results, self.gt, self.file = results, gt, file
+    def __init__(self, results: list[Any], gt: GroundTruth, file: Any, regions: bool = True):
+        self.results, self.gt, self.file, self.regions = results, gt, file, regions
 
     def fail(self, iou_type: str, box_mode: bool) -> None:
         for i, r in enumerate(self.results):
@@ -81,7 +81,7 @@ class _Checker:
                     self.error(i, "bbox", f"bbox width and height must be >= 0 with a finite area, got {box!r} "
                                           "(pycocotools would give it a negative or infinite area and silently "
                                           "leave it out of every area range)")
-            if "segmentation" in r or not box_mode:
+            if self.regions and ("segmentation" in r or not box_mode):
                 self.check_segmentation(i, r)
         raise InputError("malformed results", file=self.file)
 
@@ -149,14 +149,18 @@ def _ids_to_index(values: list[Any], known: np.ndarray) -> np.ndarray | None:
 
 
 def parse_results(
-    results: Any, gt: GroundTruth, iou_type: str, box_mode: bool | None = None, file: Any = None
+    results: Any, gt: GroundTruth, iou_type: str, box_mode: bool | None = None, file: Any = None,
+    regions: bool = True,
 ) -> Detections:
-    """Arrays for ``results`` (a list of result dicts); ``box_mode`` defaults to loadRes's choice."""
+    """Arrays for ``results`` (a list of result dicts); ``box_mode`` defaults to loadRes's choice.
+
+    ``regions=False``: results with neither boxes nor masks (keypoints); area is left 0 for the caller.
+    """
     if not isinstance(results, list):
         raise InputError("results must be a JSON list of objects", file=file)
     if box_mode is None:
         box_mode = results_use_box_area(results)
-    checker = _Checker(results, gt, file)
+    checker = _Checker(results, gt, file, regions)
     n = len(results)
     if n == 0:
         empty = np.zeros(0, np.int64)
@@ -184,13 +188,15 @@ def parse_results(
     if image is None or category is None or not np.all(np.isfinite(score)):
         checker.fail(iou_type, box_mode)
     masks = None
-    if iou_type == "segm" or not box_mode:
+    if regions and (iou_type == "segm" or not box_mode):
         # with box areas, a mask is only decoded if it meets a ground truth of its image and category
         masks = _masks(results, gt, image, given_box if box_mode else None, checker, iou_type, box_mode,
                        scan=not box_mode)
     if box_mode:
         area = given_box[:, 2] * given_box[:, 3]
         box = given_box
+    elif masks is None:
+        area, box = np.zeros(n), None
     else:
         area = masks.area.astype(np.float64)
         box = masks.box.copy()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -9,6 +10,9 @@ from evalkit.metrics._coco import summary as acc
 from evalkit.metrics._coco.detections import Detections
 from evalkit.metrics._coco.groundtruth import GroundTruth
 from evalkit.metrics._coco.matching import evaluate_groups
+
+if TYPE_CHECKING:
+    from evalkit.metrics._coco.keypoints import KeypointArrays
 
 
 @dataclass
@@ -24,12 +28,30 @@ class BatchResult:
     npig: np.ndarray  # (n_samples, K, A) non-ignored GT per sample, category, area range
 
 
+@dataclass
+class Rules:
+    """What differs from COCO boxes and masks: keypoints (OKS, 20 detections) and LVIS (federated, 300)."""
+
+    params: acc.Params = acc.DETECTION
+    keep: np.ndarray | None = None  # per detection: evaluated at all (LVIS drops some)
+    unmatched_ignored: np.ndarray | None = None  # per detection: ignored unless matched (LVIS)
+    gt_ignore: np.ndarray | None = None  # per GT annotation; default: crowd
+    gt_crowd: np.ndarray | None = None  # per GT annotation: may match twice; default: iscrowd
+    keypoints: "KeypointArrays | None" = None
+
+
+DETECTION_RULES = Rules()
+
+
 def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, images: np.ndarray,
-                   iou_type: str) -> BatchResult:
+                   iou_type: str, rules: Rules = DETECTION_RULES) -> BatchResult:
     """Match the detections of samples ``images`` (GT image indices); ``det_sample`` says whose each is."""
-    K, A = len(gt.category_ids), len(acc.AREA_RANGES)
-    max_det = int(acc.MAX_DETS[-1])
+    ranges = rules.params.area_ranges
+    K, A = len(gt.category_ids), len(ranges)
+    max_det = int(rules.params.max_dets[-1])
     order = np.lexsort((np.arange(len(dets)), -dets.score, dets.category, det_sample))
+    if rules.keep is not None:
+        order = order[rules.keep[order]]
     key = det_sample[order] * K + dets.category[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
     rank = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
@@ -42,6 +64,34 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
     gkey = np.repeat(np.arange(len(images)), per_image) * K + gt.ann_category[ga]
 
     groups = _sorted_unique(np.sort(np.concatenate([_sorted_unique(dkey), _sorted_unique(gkey)]), kind="stable"))
+    bounds = (np.searchsorted(dkey, groups, "left"), np.searchsorted(dkey, groups, "right"),
+              np.searchsorted(gkey, groups, "left"), np.searchsorted(gkey, groups, "right"))
+    d_flag = np.zeros(len(kept), np.bool_) if rules.unmatched_ignored is None else rules.unmatched_ignored[kept]
+    g_crowd = (gt.iscrowd if rules.gt_crowd is None else rules.gt_crowd)[ga]
+    g_ignore = g_crowd if rules.gt_ignore is None else rules.gt_ignore[ga]
+    work = len(kept) + 10 * len(groups)
+    if iou_type == "keypoints":
+        from evalkit.metrics._coco.keypoints import evaluate_keypoint_groups
+
+        kp = rules.keypoints
+        match, ignore, npig_groups = evaluate_keypoint_groups(
+            *bounds, kp.detections[kept], dets.area[kept].astype(np.float64), d_flag,
+            kp.ground_truth[ga], gt.boxes[ga].reshape(-1, 4), gt.area[ga], g_ignore, g_crowd, gt.id_nonzero[ga],
+            kp.variances, acc.IOU_THRESHOLDS, ranges, work=work)
+    else:
+        match, ignore, npig_groups = _evaluate_regions(gt, dets, kept, dkey, gkey, ga, bounds, d_flag, g_ignore, g_crowd,
+                                                       iou_type, ranges, work)
+    npig = np.zeros((len(images), K, A), np.int32)
+    npig[groups // K, groups % K] = npig_groups
+    return BatchResult(det_sample[kept], dets.category[kept], dets.score[kept], rank.astype(np.int16),
+                       match, ignore, npig)
+
+
+def _evaluate_regions(gt: GroundTruth, dets: Detections, kept: np.ndarray, dkey: np.ndarray, gkey: np.ndarray,
+                      ga: np.ndarray, bounds: tuple[np.ndarray, ...], d_flag: np.ndarray, g_ignore: np.ndarray,
+                      g_crowd: np.ndarray, iou_type: str, ranges: np.ndarray,
+                      work: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Box or mask IoU and the matching; masks decoded only where a detection meets a GT of its group."""
     use_masks = iou_type == "segm"
     empty_u8, empty_i = np.zeros(1, np.uint8), np.zeros(0, np.int64)
     if use_masks:
@@ -62,19 +112,13 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
         d_s = d_e = np.zeros(len(kept), np.int64)
         g_s = g_e = np.zeros(len(ga), np.int64)
         d_pix, g_pix = d_s, g_s
-    match, ignore, npig_groups = evaluate_groups(
-        np.searchsorted(dkey, groups, "left"), np.searchsorted(dkey, groups, "right"),
-        np.searchsorted(gkey, groups, "left"), np.searchsorted(gkey, groups, "right"),
-        np.ascontiguousarray(d_box, np.float64), dets.area[kept].astype(np.float64), d_buf,
+    return evaluate_groups(
+        *bounds, np.ascontiguousarray(d_box, np.float64), dets.area[kept].astype(np.float64), d_flag, d_buf,
         np.asarray(d_s, np.int64), np.asarray(d_e, np.int64), np.asarray(d_pix, np.int64),
-        np.ascontiguousarray(g_box, np.float64), gt.area[ga], gt.iscrowd[ga], gt.id_nonzero[ga], g_buf,
+        np.ascontiguousarray(g_box, np.float64), gt.area[ga], g_ignore, g_crowd, gt.id_nonzero[ga], g_buf,
         np.asarray(g_s, np.int64), np.asarray(g_e, np.int64), np.asarray(g_pix, np.int64),
-        use_masks, acc.IOU_THRESHOLDS, acc.AREA_RANGES, work=len(kept) + 10 * len(groups),
+        use_masks, acc.IOU_THRESHOLDS, ranges, work=work,
     )
-    npig = np.zeros((len(images), K, A), np.int32)
-    npig[groups // K, groups % K] = npig_groups
-    return BatchResult(det_sample[kept], dets.category[kept], dets.score[kept], rank.astype(np.int16),
-                       match, ignore, npig)
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:

@@ -66,74 +66,88 @@ def _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
     return ious
 
 
+@njit(cache=True)
+def match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
+                thresholds, ranges, match, ignore, npig):
+    """``evaluateImg``'s greedy matching of one group, every area range and threshold, into the bit sets.
+
+    A GT is ignored when ``g_ignore`` (crowd; no keypoints; LVIS ``ignore``) or its area is out of range;
+    only ``g_crowd`` GT can be matched twice. An unmatched detection is ignored when its area is out of
+    range or ``d_flag`` (LVIS: category not exhaustively annotated in the image).
+    """
+    A, T = ranges.shape[0], thresholds.shape[0]
+    all_bits = np.uint16((1 << T) - 1)
+    if G == 0:  # nothing to match: a detection is ignored exactly when its area is out of range (or flagged)
+        for a in range(A):
+            lo, hi = ranges[a, 0], ranges[a, 1]
+            for i in range(d0, d0 + D):
+                if d_area[i] < lo or d_area[i] > hi or d_flag[i]:
+                    ignore[i, a] = all_bits
+        return
+    gig = np.empty(G, np.bool_)
+    taken = np.empty(G, np.bool_)
+    for a in range(A):
+        lo, hi = ranges[a, 0], ranges[a, 1]
+        n_valid = 0
+        for j in range(G):
+            ar = g_area[g0 + j]
+            gig[j] = g_ignore[g0 + j] or ar < lo or ar > hi
+            if not gig[j]:
+                n_valid += 1
+        npig[q, a] = n_valid
+        if D == 0:
+            continue
+        order = np.argsort(gig, kind="mergesort")
+        for t in range(T):
+            thr = min(thresholds[t], 1 - 1e-10)
+            taken[:] = False
+            bit = np.uint16(1 << t)
+            for i in range(D):
+                best = thr
+                m = -1
+                for jj in range(G):
+                    j = order[jj]
+                    if taken[jj] and not g_crowd[g0 + j]:
+                        continue
+                    if m > -1 and not gig[order[m]] and gig[j]:
+                        break
+                    if ious[i, j] < best:
+                        continue
+                    best = ious[i, j]
+                    m = jj
+                matched = False
+                ig = False
+                if m > -1:
+                    gm = order[m]
+                    ig = gig[gm]
+                    matched = g_idnz[g0 + gm]
+                    taken[m] = True
+                if not matched and (d_area[d0 + i] < lo or d_area[d0 + i] > hi or d_flag[d0 + i]):
+                    ig = True
+                if matched:
+                    match[d0 + i, a] |= bit
+                if ig:
+                    ignore[d0 + i, a] |= bit
+
+
 @sized_kernel
 def evaluate_groups(gd0, gd1, gg0, gg1,
-                    d_box, d_area, d_buf, d_start, d_end, d_pix,
-                    g_box, g_area, g_crowd, g_idnz, g_buf, g_start, g_end, g_pix,
+                    d_box, d_area, d_flag, d_buf, d_start, d_end, d_pix,
+                    g_box, g_area, g_ignore, g_crowd, g_idnz, g_buf, g_start, g_end, g_pix,
                     use_masks, thresholds, ranges):
     """Per detection ``match``/``ignore`` bit sets (bit t = threshold t) and per group ``npig``."""
     n_dt = d_area.shape[0]
-    A, T = ranges.shape[0], thresholds.shape[0]
+    A = ranges.shape[0]
     match = np.zeros((n_dt, A), np.uint16)
     ignore = np.zeros((n_dt, A), np.uint16)
     npig = np.zeros((gd0.shape[0], A), np.int64)
-    all_bits = np.uint16((1 << T) - 1)
     for q in prange(gd0.shape[0]):
         d0, d1, g0, g1 = gd0[q], gd1[q], gg0[q], gg1[q]
         D, G = d1 - d0, g1 - g0
-        if G == 0:  # nothing to match: a detection is ignored exactly when its area is out of range
-            for a in range(A):
-                lo, hi = ranges[a, 0], ranges[a, 1]
-                for i in range(d0, d1):
-                    if d_area[i] < lo or d_area[i] > hi:
-                        ignore[i, a] = all_bits
-            continue
         ious = np.zeros((D, G))
-        if D > 0:
+        if D > 0 and G > 0:
             ious = _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
                                d_buf, d_start, d_end, d_pix, g_buf, g_start, g_end, g_pix)
-        gig = np.empty(G, np.bool_)
-        taken = np.empty(G, np.bool_)
-        for a in range(A):
-            lo, hi = ranges[a, 0], ranges[a, 1]
-            n_valid = 0
-            for j in range(G):
-                ar = g_area[g0 + j]
-                gig[j] = g_crowd[g0 + j] or ar < lo or ar > hi
-                if not gig[j]:
-                    n_valid += 1
-            npig[q, a] = n_valid
-            if D == 0:
-                continue
-            order = np.argsort(gig, kind="mergesort")
-            for t in range(T):
-                thr = min(thresholds[t], 1 - 1e-10)
-                taken[:] = False
-                bit = np.uint16(1 << t)
-                for i in range(D):
-                    best = thr
-                    m = -1
-                    for jj in range(G):
-                        j = order[jj]
-                        if taken[jj] and not g_crowd[g0 + j]:
-                            continue
-                        if m > -1 and not gig[order[m]] and gig[j]:
-                            break
-                        if ious[i, j] < best:
-                            continue
-                        best = ious[i, j]
-                        m = jj
-                    matched = False
-                    ig = False
-                    if m > -1:
-                        gm = order[m]
-                        ig = gig[gm]
-                        matched = g_idnz[g0 + gm]
-                        taken[m] = True
-                    if not matched and (d_area[d0 + i] < lo or d_area[d0 + i] > hi):
-                        ig = True
-                    if matched:
-                        match[d0 + i, a] |= bit
-                    if ig:
-                        ignore[d0 + i, a] |= bit
+        match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
+                    thresholds, ranges, match, ignore, npig)
     return match, ignore, npig

@@ -38,7 +38,7 @@ def coco_dt(gt_coco: Any, results: list[dict[str, Any]]) -> Any:
 
 
 def run_cocoeval(gt: dict[str, Any] | Any, results: list[dict[str, Any]], iou_type: str,
-                 img_ids: list[int] | None = None, summarize: bool = True) -> Any:
+                 img_ids: list[int] | None = None, summarize: bool = True, sigmas: Any = None) -> Any:
     """A finished ``COCOeval`` (evaluate, accumulate, summarize) exactly as the cocoapi demo runs it."""
     from pycocotools.cocoeval import COCOeval
 
@@ -48,6 +48,8 @@ def run_cocoeval(gt: dict[str, Any] | Any, results: list[dict[str, Any]], iou_ty
         ev = COCOeval(gt_coco, dt_coco, iou_type)
         if img_ids is not None:
             ev.params.imgIds = sorted(img_ids)
+        if sigmas is not None:
+            ev.params.kpt_oks_sigmas = np.asarray(sigmas, np.float64)
         ev.evaluate()
         if summarize:
             ev.accumulate()
@@ -61,9 +63,10 @@ def reference_stats(gt: dict[str, Any] | Any, results: list[dict[str, Any]], iou
     return {k: float(v) for k, v in zip(acc.STAT_KEYS, ev.stats)}
 
 
-def reference_batch(gt_coco: Any, results: list[dict[str, Any]], image_ids: list[int], iou_type: str) -> BatchResult:
+def reference_batch(gt_coco: Any, results: list[dict[str, Any]], image_ids: list[int], iou_type: str,
+                    sigmas: Any = None) -> BatchResult:
     """A batch's sufficient statistics read from ``COCOeval.evalImgs`` (pycocotools does the matching)."""
-    ev = run_cocoeval(gt_coco, results, iou_type, img_ids=image_ids, summarize=False)
+    ev = run_cocoeval(gt_coco, results, iou_type, img_ids=image_ids, summarize=False, sigmas=sigmas)
     cat_ids = ev.params.catIds
     img_ids = ev.params.imgIds
     sample_of = {i: s for s, i in enumerate(image_ids)}

@@ -11,8 +11,9 @@ class CocoTables:
     """Samples are images; each holds its top-100 detections per category with match bits, and GT counts."""
 
     def __init__(self, category_ids: np.ndarray, image_ids: np.ndarray, npig: np.ndarray,
-                 detections: dict[str, np.ndarray]):
-        K, A = len(category_ids), len(acc.AREA_RANGES)
+                 detections: dict[str, np.ndarray], params: acc.Params = acc.DETECTION):
+        K, A = len(category_ids), len(params.area_ranges)
+        self.params = params
         self.category_ids = np.asarray(category_ids, np.int64)
         self.image_ids = np.asarray(image_ids, np.int64)
         self.npig = npig.reshape(len(self.image_ids), K, A)
@@ -42,7 +43,7 @@ class CocoTables:
         n = len(self)
         copies = np.ones(n, np.int64) if indices is None else np.bincount(np.asarray(indices, np.int64), minlength=n)
         npig = np.tensordot(copies, self.npig.astype(np.int64), axes=(0, 0)) if n else np.zeros(
-            (len(self.category_ids), len(acc.AREA_RANGES)), np.int64)
+            (len(self.category_ids), len(self.params.area_ranges)), np.int64)
         offsets, sample, score, rank, match, ignore = self._order()
         return accumulate(offsets, sample, score, rank, match, ignore, copies, np.ascontiguousarray(npig, np.int64),
-                          acc.IOU_THRESHOLDS, acc.RECALL_THRESHOLDS, acc.MAX_DETS, work=len(sample))
+                          acc.IOU_THRESHOLDS, acc.RECALL_THRESHOLDS, self.params.max_dets, work=len(sample))
