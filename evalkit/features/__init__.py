@@ -34,3 +34,15 @@ def check_dims(dims: int) -> str:
         raise InputError(f"dims must be one of {', '.join(map(str, DIMS))} (pytorch-fid's --dims), got {dims!r}",
                          field="dims")
     return DIMS[dims]
+
+
+#: the PPL distance options and their defaults (torch-fidelity's): the ``generator`` adapter computes with
+#: them, the ``ppl`` metric names them; both find the distances under :func:`ppl_key`
+PPL_DEFAULTS = {"epsilon": 1e-4, "z_interp_mode": "lerp", "similarity": "lpips-vgg16", "similarity_resize": 64}
+
+
+def ppl_key(options: dict) -> str:
+    """The prediction key of PPL distances computed with ``options``: ``ppl/epsilon:0.0001|z_interp_mode:lerp|…``."""
+    merged = {**PPL_DEFAULTS, **{k: v for k, v in options.items() if k in PPL_DEFAULTS}}
+    merged["epsilon"] = float(merged["epsilon"])  # YAML reads 1e-4 as a string
+    return "ppl/" + "|".join(f"{k}:{merged[k]}" for k in PPL_DEFAULTS)

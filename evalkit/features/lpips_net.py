@@ -69,6 +69,17 @@ class LPIPSNet(nn.Module):
 _CACHE: dict[tuple, tuple[LPIPSNet, dict]] = {}
 
 
+def _load_weights(model: LPIPSNet, backbone_path: Path, heads_path: Path) -> None:
+    """The backbone from torchvision's file layout, the heads from lpips' (``lin<k>.model.1.weight``), strictly."""
+    torchvision_weights.load_prefixed(model.backbone.features, torchvision_weights.load_state(backbone_path),
+                                      "features.", backbone_path)
+    heads = torchvision_weights.load_state(heads_path)
+    lins = {f"{k}.weight": heads[f"lin{k}.model.1.weight"] for k in range(len(model.lins))
+            if f"lin{k}.model.1.weight" in heads}
+    torchvision_weights.load_prefixed(model.lins, lins, "", heads_path)
+    model.requires_grad_(False)
+
+
 def load_lpips(net: str = "alex", weights_file: str | None = None, lin_file: str | None = None,
                version: str = "0.1", device: str = "cpu") -> tuple[LPIPSNet, dict]:
     """The LPIPS network and a description of its two weight files (path, SHA-256), cached per process."""
@@ -81,14 +92,74 @@ def load_lpips(net: str = "alex", weights_file: str | None = None, lin_file: str
     key = (net, str(device), *file_key(backbone_path), *file_key(heads_path))
     if key not in _CACHE:
         model = LPIPSNet(net)
-        torchvision_weights.load_prefixed(model.backbone.features, torchvision_weights.load_state(backbone_path),
-                                          "features.", backbone_path)
-        heads = torchvision_weights.load_state(heads_path)
-        lins = {f"{k}.weight": heads[f"lin{k}.model.1.weight"] for k in range(len(model.lins))
-                if f"lin{k}.model.1.weight" in heads}
-        torchvision_weights.load_prefixed(model.lins, lins, "", heads_path)
-        model.requires_grad_(False)
+        _load_weights(model, backbone_path, heads_path)
         info = {"backbone": torchvision_weights.describe(backbone_path),
                 "heads": torchvision_weights.describe(heads_path)}
         _CACHE[key] = (model.eval().to(device), info)
     return _CACHE[key]
+
+
+#: torch-fidelity's file name for the LPIPS-VGG16 heads in the torch hub cache (a re-upload of lpips' vgg.pth)
+TORCH_FIDELITY_HEADS = "weights-vgg16-lpips.pth"
+
+
+class TorchFidelityLPIPS(LPIPSNet):
+    """torch-fidelity's ``lpips-vgg16`` sample similarity (PPL's distance) on uint8 N×3×H×W images.
+
+    The same network as ``LPIPSNet("vgg")``, with torch-fidelity's order of operations: normalise the
+    0..255 values with the rescaled shift and scale, resize (``area`` when both sides exceed ``resize``,
+    else bilinear), then each image set through the backbone on its own.
+    """
+
+    def __init__(self, resize: int | None = 64):
+        super().__init__("vgg")
+        self.resize = resize
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        mean = (1 + self.shift) * 255 / 2
+        inv_std = 2 / (self.scale * 255)
+        x = (x.float() - mean) * inv_std
+        if self.resize is not None:
+            size = (self.resize, self.resize)
+            if x.shape[-1] > self.resize and x.shape[-2] > self.resize:
+                return torch.nn.functional.interpolate(x, size, mode="area")
+            return torch.nn.functional.interpolate(x, size, mode="bilinear", align_corners=False)
+        return x
+
+    def forward(self, in0: torch.Tensor, in1: torch.Tensor) -> torch.Tensor:
+        feats0 = self.backbone(self._prepare(in0), self.layers)
+        feats1 = self.backbone(self._prepare(in1), self.layers)
+        total = None
+        for k, name in enumerate(self.layers):
+            f0, f1 = feats0[name], feats1[name]
+            f0 = f0 / (torch.sqrt(torch.sum(f0 ** 2, dim=1, keepdim=True)) + 1e-10)
+            f1 = f1 / (torch.sqrt(torch.sum(f1 ** 2, dim=1, keepdim=True)) + 1e-10)
+            value = self.lins[k]((f0 - f1) ** 2).mean([2, 3]).squeeze(1)
+            total = value if total is None else total + value
+        return total
+
+
+def torch_fidelity_heads(heads_file: str | None = None) -> Path:
+    """``heads_file``, else torch-fidelity's cache file, else the ``lpips`` package's own ``vgg.pth`` (same weights)."""
+    if heads_file:
+        path = Path(heads_file).expanduser()
+        if not path.is_file():
+            raise MissingResourceError(f"LPIPS heads file not found: {path.resolve()}")
+        return path
+    cached = torchvision_weights.hub_checkpoints() / TORCH_FIDELITY_HEADS
+    return cached if cached.is_file() else packaged_heads("vgg")
+
+
+def load_torch_fidelity_lpips(resize: int | None = 64, weights_file: str | None = None,
+                              heads_file: str | None = None, device: str = "cpu") -> tuple[TorchFidelityLPIPS, dict]:
+    """torch-fidelity's LPIPS-VGG16 on local files: torchvision's ``vgg16-397923af.pth`` and the heads."""
+    backbone_path = torchvision_weights.resolve_weights("vgg16", weights_file)
+    heads_path = torch_fidelity_heads(heads_file)
+    key = ("torch-fidelity", resize, str(device), *file_key(backbone_path), *file_key(heads_path))
+    if key not in _CACHE:
+        model = TorchFidelityLPIPS(resize)
+        _load_weights(model, backbone_path, heads_path)
+        info = {"backbone": torchvision_weights.describe(backbone_path),
+                "heads": torchvision_weights.describe(heads_path)}
+        _CACHE[key] = (model.eval().to(device), info)
+    return _CACHE[key]  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""Metric-contract examples for fid, kid, isc and precision-recall: synthetic features, reference files in a temp dir."""
+"""Metric-contract examples for fid, kid, isc, precision-recall and ppl: synthetic features, reference files in a temp dir."""
 from __future__ import annotations
 
 import tempfile
@@ -45,4 +45,7 @@ def generation_examples(example_cls: Any) -> dict[str, Callable[[], Any]]:
         "isc": lambda: example_cls(samples(40, 30, 3), changed={"splits": 4}, batch=np.stack),
         "precision-recall": lambda: example_cls(samples(40, 64, 4), options={"dims": 64}, changed={"neighborhood": 6},
                                                 meta={"reference": _pointers(64)}, batch=np.stack),
+        "ppl": lambda: example_cls([(float(d), None, f"seed{i}") for i, d in
+                                    enumerate(np.random.default_rng(5).lognormal(3, 1, size=60))],
+                                   changed={"discard_lower": 10}, batch=np.array),
     }
