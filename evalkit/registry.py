@@ -100,7 +100,8 @@ BUILTIN_METRICS = {
     "analogy": "evalkit.metrics.analogy", "bleu": "evalkit.metrics.bleu", "chrf": "evalkit.metrics.bleu",
     "ter": "evalkit.metrics.bleu", "cider": "evalkit.metrics.cider", "coco-bbox": "evalkit.metrics.coco",
     "coco-segm": "evalkit.metrics.coco", "topk": "evalkit.metrics.topk", "vqa": "evalkit.metrics.vqa",
-    "coco-keypoints": "evalkit.metrics.coco_keypoints",
+    "coco-keypoints": "evalkit.metrics.coco_keypoints", "lvis-segm": "evalkit.metrics.lvis",
+    "lvis-bbox": "evalkit.metrics.lvis",
     "real-topk": "evalkit.metrics.real_topk",
     "fid": "evalkit.metrics.fid", "kid": "evalkit.metrics.kid", "isc": "evalkit.metrics.isc",
     "precision-recall": "evalkit.metrics.prc",
@@ -112,7 +113,7 @@ BUILTIN_METRICS = {
 BUILTIN_SCORERS = {
     "analogy": "evalkit.scoring.analogy", "bleu": "evalkit.scoring.bleu", "cider": "evalkit.scoring.cider",
     "coco-bbox": "evalkit.scoring.coco", "coco-segm": "evalkit.scoring.coco", "topk": "evalkit.scoring.topk",
-    "coco-keypoints": "evalkit.scoring.coco",
+    "coco-keypoints": "evalkit.scoring.coco", "lvis-segm": "evalkit.scoring.coco", "lvis-bbox": "evalkit.scoring.coco",
     "vqa": "evalkit.scoring.vqa",
     "fid": "evalkit.scoring.generation", "kid": "evalkit.scoring.generation", "isc": "evalkit.scoring.generation",
     "precision-recall": "evalkit.scoring.generation",

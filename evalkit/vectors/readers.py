@@ -72,12 +72,21 @@ def _parse_header(line: bytes, path: Path) -> tuple[int, int]:
 _PREALLOCATION_CHECK_BYTES = 64 << 20
 
 
-def _check_declared_size(path: Path, offset: int, count: int, min_entry_bytes: int, what: str) -> None:
-    """Fail at once, before a large allocation, when the header promises more than the file can hold."""
-    available = path.stat().st_size - offset
-    if count * min_entry_bytes > available and count * min_entry_bytes > _PREALLOCATION_CHECK_BYTES // 2:
-        raise InputError(f"header promises {what}, at least {count * min_entry_bytes:,} bytes, but the file has "
-                         f"{available:,} after it", file=path, record=1, field="header")
+def _read_header(f: Any, path: Path, limit: int | None, bytes_per_value: int, entry_overhead: int,
+                 what: str) -> tuple[int, int]:
+    """The header line's ``(count, dim)``, count cut to ``limit``.
+
+    Fails at once, before a large allocation, when the header promises more than the file can hold
+    (``what`` describes the entries, e.g. "lines of {dim} numbers").
+    """
+    count, dim = _parse_header(f.readline(), path)
+    count = count if limit is None else min(count, limit)
+    needed = count * (bytes_per_value * dim + entry_overhead)
+    available = path.stat().st_size - f.tell()
+    if needed > available and needed > _PREALLOCATION_CHECK_BYTES // 2:
+        raise InputError(f"header promises {count} {what.format(dim=dim)}, at least {needed:,} bytes, "
+                         f"but the file has {available:,} after it", file=path, record=1, field="header")
+    return count, dim
 
 
 def _decode_word(raw: bytes, path: Path, record: int) -> str:
@@ -111,9 +120,7 @@ def read_word2vec_binary(path: str | Path, limit: int | None = None) -> WordVect
     """The C word2vec binary format: header line, then ``word<space><dim float32 LE>`` entries."""
     path = _existing(path)
     with open(path, "rb") as f:
-        count, dim = _parse_header(f.readline(), path)
-        count = count if limit is None else min(count, limit)
-        _check_declared_size(path, f.tell(), count, 4 * dim + 2, f"{count} vectors of {dim} float32 values")
+        count, dim = _read_header(f, path, limit, 4, 2, "vectors of {dim} float32 values")
         out = _Collector(count, dim)
         width = 4 * dim
         buf, pos, eof = b"", 0, False
@@ -161,9 +168,7 @@ def read_word2vec_text(path: str | Path, limit: int | None = None) -> WordVector
     """word2vec text format (also fastText ``.vec``): header line, then ``word v1 v2 …`` lines."""
     path = _existing(path)
     with open(path, "rb") as f:
-        count, dim = _parse_header(f.readline(), path)
-        count = count if limit is None else min(count, limit)
-        _check_declared_size(path, f.tell(), count, 2 * dim + 1, f"{count} lines of {dim} numbers")
+        count, dim = _read_header(f, path, limit, 2, 1, "lines of {dim} numbers")
         return _read_text_rows(path, f, count, dim, 2)
 
 

@@ -19,6 +19,7 @@ from evalkit.registry import METRICS
 from evalkit.types import AnalogyAnswer
 from tests.metrics._coco_cases import make_case
 from tests.metrics._coco_keypoint_cases import make_keypoint_case
+from tests.metrics._lvis_cases import make_lvis_case
 from tests.style._contract import style_examples
 
 
@@ -147,6 +148,15 @@ def _coco_keypoints() -> Example:
                    meta={"coco_gt": gt})
 
 
+def _lvis(iou_type: str) -> Callable[[], Example]:
+    def make() -> Example:
+        gt, results = make_lvis_case(4, iou_type)
+        ids = [im["id"] for im in gt["images"]]
+        by_image = {i: [r for r in results if r["image_id"] == i] for i in ids}
+        return Example([(by_image[i], i, str(i)) for i in ids], meta={"coco_gt": gt})
+    return make
+
+
 def _plugin_mae() -> Example:
     rng = np.random.default_rng(5)
     values = rng.normal(size=30)
@@ -192,6 +202,8 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
     "coco-segm": _coco("segm"),
     "coco-bbox": _coco("bbox"),
     "coco-keypoints": _coco_keypoints,
+    "lvis-segm": _lvis("segm"),
+    "lvis-bbox": _lvis("bbox"),
     "perplexity": _perplexity,
     "strided-perplexity": _strided_perplexity,
     "plugin-mae": _plugin_mae,  # the third-party plugin of tests/plugin_package, installed by conftest
