@@ -10,4 +10,5 @@ these modules, never one another (see the test for the exact rules).
 - :mod:`evalkit.formats.vqa`: the official VQA questions, annotations and results files
 - :mod:`evalkit.formats.captions`: caption reference and results files
 - :mod:`evalkit.formats.predictions`: which reader a task's prediction files go through
+- :mod:`evalkit.formats.imagenet`: the ImageNet class table, the ImageNet-A/-R subsets and the ReaL labels
 """
