@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evalkit.errors import EvalkitError, InputError
+from evalkit.records import RUNS_DIR
 from evalkit.tables import render_table, terminal_safe
 
 
 def _add_run(sub: Any) -> None:
     p = sub.add_parser("run", help="run a suite: every (evaluation, model) pair, one record each",
-                       description="Run a suite file. Records go to --output-dir (default results/).")
+                       description="Run a suite file. Records go to --output-dir (default results/runs/).")
     p.add_argument("suite", type=Path, help="suite YAML file")
     p.add_argument("--model", action="append", metavar="NAME",
                    help="run only this model (its label, name or adapter); repeatable")
@@ -28,7 +29,7 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="change the suite before it is validated, e.g. runtime.batch_size=32 or "
                         "'models[0].num_beams=5' (the value is read as YAML); repeatable")
-    p.add_argument("--output-dir", type=Path, default=Path("results"), help="where records go (default results/)")
+    p.add_argument("--output-dir", type=Path, default=RUNS_DIR, help="where records go (default results/runs/)")
     p.add_argument("--data-root", type=Path, help="base folder for relative dataset paths in the suite")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true",
@@ -37,7 +38,7 @@ def _add_run(sub: Any) -> None:
                    help="evaluate only contiguous shard I of N (0-based, for job arrays) and write a partial "
                         "state file; 'evalkit merge' combines the N files into the record of a single run")
     p.add_argument("--resume", action="store_true",
-                   help="continue interrupted runs from their prediction cache (results/.cache/) instead of "
+                   help="continue interrupted runs from their prediction cache (results/runs/.cache/) instead of "
                         "starting over; the record equals an uninterrupted run's")
     p.add_argument("--cache-chunk", type=int, default=256, metavar="SAMPLES",
                    help="samples per prediction-cache chunk, rounded to whole batches (default 256): "
@@ -47,6 +48,9 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--no-code", action="store_true",
                    help="refuse a suite with any key that imports or executes code it names (factory, "
                         "trust_remote_code, allow_pickle); 'evalkit check' lists them")
+    p.add_argument("--compare-published", nargs="?", const=Path("results") / "published", type=Path, metavar="DIR",
+                   help="print each run's published numbers (tables in DIR, default results/published/) next to "
+                        "the measured ones, with the difference and the source")
     p.add_argument("--log-to", metavar="TRACKERS",
                    help="also log each record to experiment trackers: mlflow, tensorboard, wandb (comma-separated; "
                         "instead of the suite's logging.to); all write under --output-dir, W&B offline")
@@ -148,6 +152,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume and args.no_cache:
         raise InputError("--resume needs the prediction cache; drop --no-cache")
     trackers = _trackers(suite, args, shard)
+    published = None
+    if args.compare_published is not None:
+        from evalkit.reports.published import read_published
+
+        published = read_published(args.compare_published)
     results = run_suite(suite, output_dir=args.output_dir, models=args.model, shard=shard,
                         cache=not args.no_cache, resume=args.resume, cache_chunk=args.cache_chunk)
     if not is_main_process():
@@ -158,12 +167,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"merge all {shard[1]} shards with: evalkit merge PARTS... --output-dir DIR")
         return 0
     print_results(results, args)
+    if published is not None:
+        _print_published(results, published, sys.stderr if args.json else sys.stdout)
     if trackers is not None:
         from evalkit.trackers import log_results
 
         for line in log_results(results, trackers, args.output_dir, suite.name):
             print(terminal_safe(line), file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _print_published(results: Sequence[Any], published: list[dict[str, Any]], out: Any) -> None:
+    """``--compare-published``: the published numbers of the runs' models next to the measured ones."""
+    from evalkit.reports.published import compare
+
+    rows = compare([r.record for r in results], published)
+    print("== published numbers ==", file=out)
+    print(render_table(rows) if rows else "no published number for these models and metrics "
+          "(runs with random weights never have one)", file=out)
+    print(file=out)
 
 
 def _trackers(suite: Any, args: argparse.Namespace, shard: tuple[int, int] | None) -> Any:
@@ -221,7 +243,7 @@ def _add_merge(sub: Any) -> None:
                        description="Merge the partial state files of every shard of a run into the record that a "
                                    "single run gives (same metrics). Files of several runs may be mixed.")
     p.add_argument("parts", type=Path, nargs="+", metavar="PART", help="*.part.json.gz files, all N shards")
-    p.add_argument("--output-dir", type=Path, default=Path("results"), help="where records go (default results/)")
+    p.add_argument("--output-dir", type=Path, default=RUNS_DIR, help="where records go (default results/runs/)")
     p.add_argument("--json", action="store_true", help="print the records as JSON on stdout")
     p.set_defaults(func=cmd_merge)
 
@@ -229,7 +251,7 @@ def _add_merge(sub: Any) -> None:
 def _add_rescore(sub: Any) -> None:
     p = sub.add_parser("rescore", help="recompute a run's metrics from its prediction cache, without the model",
                        description="Recompute metrics (other metrics, options or intervals) from the prediction "
-                                   "cache of a finished run: RUN_DIR is results/.cache/<key>/ (the record's "
+                                   "cache of a finished run: RUN_DIR is results/runs/.cache/<key>/ (the record's "
                                    "'cache_dirs'); give every rank's folder, in rank order, for distributed runs.")
     p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="prediction cache folder(s)")
     p.add_argument("--metric", action="append", metavar="NAME[:JSON]",
@@ -237,7 +259,7 @@ def _add_rescore(sub: Any) -> None:
                         "'bleu:{\"tokenize\": \"intl\"}'; repeatable")
     p.add_argument("--bootstrap", "--ci", dest="ci", action="store_true",
                    help="add 95%% bootstrap confidence intervals (--ci is an alias)")
-    p.add_argument("--output-dir", type=Path, default=Path("results"), help="where the record goes")
+    p.add_argument("--output-dir", type=Path, default=RUNS_DIR, help="where the record goes")
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
     p.set_defaults(func=cmd_rescore)
 

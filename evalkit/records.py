@@ -15,6 +15,8 @@ from typing import Any, Callable
 from evalkit.errors import InputError
 
 SCHEMA = "evalkit.run/2"
+#: where runs write records, parts and caches by default: results/ itself holds the curated, committed tables
+RUNS_DIR = Path("results") / "runs"
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -18,6 +18,7 @@ from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.models.base import ModelAdapter, resolve_device
 from evalkit.oom import find_batch_size, predict_fitting
+from evalkit.records import RUNS_DIR
 from evalkit.registry import DATASETS, METRICS, MODELS
 from evalkit.result import RunResult
 from evalkit.run_record import build_record, model_description, now, save_result, suite_description
@@ -253,7 +254,7 @@ def _run_models(suite: Suite, evaluation: Evaluation, dataset: Any, output_dir: 
     return results
 
 
-def run_suite(suite: Suite, output_dir: Path | None = Path("results"), models: Iterable[str] | None = None,
+def run_suite(suite: Suite, output_dir: Path | None = RUNS_DIR, models: Iterable[str] | None = None,
               shard: tuple[int, int] | None = None, cache: bool = True, resume: bool = False,
               cache_chunk: int = CHUNK_SAMPLES) -> list[RunResult]:
     results: list[RunResult] = []

@@ -2,7 +2,8 @@
 
 One row per (run, metric key). Optional fields of older record versions become
 missing values instead of errors; JSON files that are not run records are skipped
-and listed in ``df.attrs["skipped"]`` so a report can say what it ignored.
+and listed in ``df.attrs["skipped"]`` so a report can say what it ignored, except evalkit's own other
+files (the prediction cache next to the records), which are expected there.
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def load_records(path: str | Path) -> pd.DataFrame:
     for file in files:
         record = _read_json(file)
         reason = _not_a_record(record)
+        if reason and _evalkit_file(record) and not root.is_file():
+            continue  # evalkit's own other files (prediction caches) are expected next to records, not warned about
         if reason:
             if root.is_file():
                 raise InputError(f"not an evalkit run record: {reason}", file=file)
@@ -100,6 +103,11 @@ def _not_a_record(obj: Any) -> str | None:
     if schema is None and {"metrics", "model"} <= obj.keys() and ("task" in obj or "suite" in obj):
         return None  # records written before the schema field existed
     return f"no {SCHEMA_PREFIX}* schema field" if schema is None else f"schema {schema!r} is not a run record"
+
+
+def _evalkit_file(obj: Any) -> bool:
+    """A file evalkit writes that is not a run record (a prediction cache's ``run.json``, ``evalkit.cache/1``)."""
+    return isinstance(obj, dict) and isinstance(obj.get("schema"), str) and obj["schema"].startswith("evalkit.")
 
 
 def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -63,6 +64,18 @@ def test_files_that_are_not_records_are_named_with_the_reason(results):
     assert "broken.json: not valid JSON" in skipped
     with pytest.raises(InputError, match=r"file .*suite\.json.*not an evalkit run record"):
         load_records(results / "suite.json")
+
+
+def test_evalkit_prediction_cache_next_to_the_records_is_not_warned_about(tmp_path):
+    factory = RecordFactory(tmp_path / "runs")
+    factory.imagenet_run("resnet50", 0.76)
+    cache = factory.root / ".cache" / "key"
+    cache.mkdir(parents=True)
+    (cache / "run.json").write_text(json.dumps({"schema": "evalkit.cache/1", "key": "key"}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = load_records(factory.root)
+    assert frame.attrs["skipped"] == [] and set(frame["model"]) == {"resnet50"}
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
