@@ -78,3 +78,15 @@ class CocoBboxScorer(_CocoScorer):
 class CocoKeypointsScorer(_CocoScorer):
     name = "coco-keypoints"
     help = "COCO keypoint AP/AR (the 10 COCOeval stats, iouType='keypoints', OKS with the 17 COCO sigmas)"
+
+
+@SCORERS.register("lvis-segm")
+class LvisSegmScorer(_CocoScorer):
+    name = "lvis-segm"
+    help = "LVIS mask AP/AR (lvis-api's LVISEval results: federated, 300 detections per image, APr/APc/APf)"
+
+
+@SCORERS.register("lvis-bbox")
+class LvisBboxScorer(_CocoScorer):
+    name = "lvis-bbox"
+    help = "LVIS box AP/AR (lvis-api's LVISEval results: federated, 300 detections per image, APr/APc/APf)"

@@ -34,3 +34,22 @@ def test_coco_keypoints_cli(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     run = _score(tmp_path, "coco-keypoints", gt, tmp_path / "bad.json")
     assert run.returncode == 2 and "record 3" in run.stderr and "'keypoints'" in run.stderr
+
+
+def test_lvis_cli(tmp_path: Path) -> None:
+    from tests.metrics._lvis_cases import lvis_results, make_lvis_case
+
+    for iou_type in ("bbox", "segm"):
+        gt, results = make_lvis_case(11, iou_type)
+        (tmp_path / "gt.json").write_text(json.dumps(gt))
+        (tmp_path / "res.json").write_text(json.dumps(results))
+        run = _score(tmp_path, f"lvis-{iou_type}", tmp_path / "gt.json", tmp_path / "res.json")
+        assert run.returncode == 0, run.stderr
+        row = json.loads(run.stdout)
+        expected = lvis_results(gt, results, iou_type)
+        assert {k: row[k] for k in expected} == expected
+        assert "ref:lvis==" in row["metric_signature"]
+    del gt["images"][0]["neg_category_ids"]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    run = _score(tmp_path, "lvis-segm", tmp_path / "gt.json", tmp_path / "res.json")
+    assert run.returncode == 2 and "images[0]" in run.stderr and "neg_category_ids" in run.stderr
