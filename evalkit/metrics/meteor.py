@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from evalkit.errors import MissingResourceError
-from evalkit.metrics.ptb_tokenizer import java_available
+from evalkit.metrics.ptb_tokenizer import java_available, pycocoevalcap_jar
 from evalkit.metrics.captioning import CaptionMetric
 from evalkit.registry import METRICS
 
@@ -45,14 +45,7 @@ _STATS_CACHE: dict[str, tuple[float, ...]] = {}
 
 def meteor_jar() -> Path:
     """pycocoevalcap's ``meteor-1.5.jar`` (with its ``data/paraphrase-en.gz``)."""
-    try:
-        import pycocoevalcap.meteor.meteor as module
-    except ImportError as err:
-        raise MissingResourceError("metric 'meteor' needs pycocoevalcap installed (its METEOR 1.5 jar)") from err
-    jar = Path(module.__file__).resolve().parent / module.METEOR_JAR
-    if not jar.is_file():
-        raise MissingResourceError(f"METEOR jar not found: {jar}")
-    return jar
+    return pycocoevalcap_jar("pycocoevalcap.meteor.meteor", "METEOR_JAR", "metric 'meteor' (METEOR 1.5 jar)")
 
 
 def score_line(candidate: str, references: list[str]) -> str:

@@ -232,16 +232,24 @@ def _split_word(word: str) -> list[str]:
     return [word]
 
 
+def pycocoevalcap_jar(module_name: str, attribute: str, needed_by: str) -> Path:
+    """The jar that pycocoevalcap's module ``module_name`` names in ``attribute``, beside that module."""
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise MissingResourceError(f"{needed_by} needs pycocoevalcap installed") from err
+    jar = Path(module.__file__).resolve().parent / getattr(module, attribute)
+    if not jar.is_file():
+        raise MissingResourceError(f"{needed_by}: jar not found: {jar}")
+    return jar
+
+
 def java_tokenizer_jar() -> Path:
     """The CoreNLP jar shipped with pycocoevalcap."""
-    try:
-        import pycocoevalcap.tokenizer.ptbtokenizer as ptb
-    except ImportError as err:
-        raise MissingResourceError("the java tokenizer needs pycocoevalcap installed") from err
-    jar = Path(ptb.__file__).resolve().parent / ptb.STANFORD_CORENLP_3_4_1_JAR
-    if not jar.is_file():
-        raise MissingResourceError(f"CoreNLP jar not found: {jar}")
-    return jar
+    return pycocoevalcap_jar("pycocoevalcap.tokenizer.ptbtokenizer", "STANFORD_CORENLP_3_4_1_JAR",
+                             "the java tokenizer (CoreNLP)")
 
 
 def java_available() -> bool:
