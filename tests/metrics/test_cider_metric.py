@@ -18,6 +18,7 @@ from evalkit.metrics.cider import CiderD, cider_d
 pycocoevalcap = pytest.importorskip("pycocoevalcap")
 from pycocoevalcap.bleu.bleu import Bleu  # noqa: E402
 from pycocoevalcap.cider.cider import Cider  # noqa: E402
+from tests.helpers import merge_through_json
 
 
 def reference_scores(refs: dict, cands: dict) -> tuple[float, np.ndarray, list[float]]:
@@ -153,12 +154,8 @@ def test_random_shards_merged_in_random_order_equal_single_pass(data, seed):
     for shard in shards:
         part = CiderD(tokenizer="none")
         part.update([cands[k] for k in shard], [refs[k] for k in shard], shard)
-        restored = CiderD(tokenizer="none")
-        restored.load_state_dict(json.loads(json.dumps(part.state_dict())))
-        parts.append(restored)
-    merged = parts[0]
-    for part in parts[1:]:
-        merged.merge(part)
+        parts.append(part)
+    merged = merge_through_json(parts, lambda: CiderD(tokenizer="none"))
     assert merged.aggregate() == single.aggregate()
 
 

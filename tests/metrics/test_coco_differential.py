@@ -1,8 +1,6 @@
 """Both COCO engines against pycocotools on generated inputs full of the reference's quirks."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from tests.metrics._coco_cases import make_case, relabel_copies
@@ -11,6 +9,7 @@ from hypothesis import strategies as st
 
 from evalkit.metrics._coco.reference import reference_stats
 from evalkit.metrics.coco import CocoBbox, CocoSegm, coco_evaluate
+from tests.helpers import merge_through_json
 
 METRIC = {"segm": CocoSegm, "bbox": CocoBbox}
 
@@ -62,12 +61,8 @@ def test_random_shards_merged_in_any_order_equal_single_pass(iou_type: str, seed
         members = [i for i in range(len(image_ids)) if shard_of[i] == s]
         for i in rng.permutation(members):  # several updates per shard, any order
             m.update([per_image[i]], [image_ids[i]])
-        restored = METRIC[iou_type]()
-        restored.load_state_dict(json.loads(json.dumps(m.state_dict())))
-        shards.append(restored)
-    merged = shards[0]
-    for other in shards[1:]:
-        merged.merge(other)
+        shards.append(m)
+    merged = merge_through_json(shards, METRIC[iou_type])
     assert merged.aggregate() == single.aggregate()
     assert merged.extras()["per_category_AP"] == single.extras()["per_category_AP"]
     assert merged.aggregate() == reference_stats(gt, results, iou_type)

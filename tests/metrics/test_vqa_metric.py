@@ -20,6 +20,7 @@ from evalkit.metrics.vqa import VQAAccuracy, vqa_accuracy, vqa_metric
 from evalkit.metrics.vqa_engine import answer_table, question_accuracies
 from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answer
 from evalkit.registry import METRICS
+from tests.helpers import merge_through_json
 
 FIXTURE = ("vqa", "allennlp_vqav2_fixture")
 #: SOURCES.md: per-question accuracy of candidate answers, hand-computed with the official formula
@@ -116,12 +117,8 @@ def test_merge_of_random_shards_equals_single_pass(data, seed):
         shard = VQAAccuracy()
         picked = [annotations[i] for i in order[lo:hi]]
         shard.update([answers[a["question_id"]] for a in picked], picked)
-        clone = VQAAccuracy()
-        clone.load_state_dict(json.loads(json.dumps(shard.state_dict())))
-        shards.append(clone)
-    merged = shards[0]
-    for shard in shards[1:]:
-        merged.merge(shard)
+        shards.append(shard)
+    merged = merge_through_json(shards, VQAAccuracy)
     assert merged.aggregate() == single.aggregate()
     assert merged.extras() == single.extras()
     assert sorted(merged.accuracies().tolist()) == sorted(single.accuracies().tolist())
