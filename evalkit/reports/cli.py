@@ -6,17 +6,22 @@ import sys
 import warnings
 from pathlib import Path
 
+from evalkit.records import RUNS_DIR
+from evalkit.reports.config import DEFAULTS, report_config
+
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "report", help="tables, plots, paired comparisons and index.html from run records",
         description="Write per-task leaderboards (Markdown, HTML), speed/accuracy plots, paired comparisons "
-                    "and one self-contained index.html from the run records under RESULTS_DIR.")
-    parser.add_argument("results", nargs="?", default="results", metavar="RESULTS_DIR",
-                        help="folder of run records (default: results)")
-    parser.add_argument("--out", default="reports", help="output folder (default: reports)")
-    parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples (default: 1000)")
-    parser.add_argument("--seed", type=int, default=12345, help="paired bootstrap seed (default: 12345)")
+                    "and one self-contained index.html from the run records under RESULTS_DIR. Settings not given "
+                    "here come from --config, else reports/default.yaml when it exists, else the defaults shown.")
+    parser.add_argument("results", nargs="?", metavar="RESULTS_DIR",
+                        help="folder of run records (default: results/runs)")
+    parser.add_argument("--config", metavar="YAML", help="report configuration (default: reports/default.yaml)")
+    parser.add_argument("--out", help="output folder (default: reports/generated)")
+    parser.add_argument("--resamples", type=int, help="paired bootstrap resamples (default: 1000)")
+    parser.add_argument("--seed", type=int, help="paired bootstrap seed (default: 12345)")
     parser.set_defaults(func=run_report)
     return parser
 
@@ -29,8 +34,8 @@ def add_leaderboard_parser(subparsers: argparse._SubParsersAction) -> argparse.A
                     "analogy, ffhq-1024 and wikitext-103, plus any --history CSV.")
     parser.add_argument("task", help="task or benchmark name, e.g. imagenet, coco, wmt14-en-de, wikitext-103")
     parser.add_argument("--over-years", action="store_true", help="draw the metric against the year")
-    parser.add_argument("--results", default="results", help="folder of run records (default: results)")
-    parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+    parser.add_argument("--results", default=str(RUNS_DIR), help="folder of run records (default: results/runs)")
+    parser.add_argument("--out", default=str(DEFAULTS["out"]), help="output folder (default: reports/generated)")
     parser.add_argument("--history", action="append", default=[], metavar="CSV",
                         help="history CSV (year,label,metric,value[,kind,status,extra_data,protocol,source,note]); "
                              "repeatable")
@@ -41,7 +46,11 @@ def add_leaderboard_parser(subparsers: argparse._SubParsersAction) -> argparse.A
 def run_report(args: argparse.Namespace) -> int:
     from evalkit.reports.report import write_report
 
-    index = write_report(args.results, args.out, n_resamples=args.resamples, seed=args.seed)
+    config = report_config(args.config)
+    given = {k: v for k, v in {"results": args.results, "out": args.out, "resamples": args.resamples,
+                               "seed": args.seed}.items() if v is not None}
+    config.update(given)
+    index = write_report(config["results"], config["out"], n_resamples=config["resamples"], seed=config["seed"])
     print(f"wrote {index}")
     return 0
 
