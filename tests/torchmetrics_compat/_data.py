@@ -79,7 +79,8 @@ def coco_reference_inputs(preds: list[dict], target: list[dict], iou_type: str) 
     return {"images": images, "annotations": anns, "categories": [{"id": c} for c in sorted(labels)]}, results
 
 
-def pycocotools_stats(gt: dict, results: list[dict], iou_type: str) -> list[float]:
+def pycocotools_stats(gt: dict, results: list[dict], iou_type: str, thresholds: Any = None) -> list[float]:
+    """``COCOeval.stats``; ``thresholds``: (IoU, recall) thresholds in place of pycocotools' own."""
     import contextlib
     import copy
     import io
@@ -92,6 +93,8 @@ def pycocotools_stats(gt: dict, results: list[dict], iou_type: str) -> list[floa
         coco.dataset = copy.deepcopy(gt)
         coco.createIndex()
         ev = COCOeval(coco, coco.loadRes(copy.deepcopy(results)), iou_type)
+        if thresholds is not None:
+            ev.params.iouThrs, ev.params.recThrs = (np.asarray(t, np.float64) for t in thresholds)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()

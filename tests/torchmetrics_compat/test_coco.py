@@ -55,19 +55,29 @@ def test_box_formats_convert_as_torchvision(box_format):
     assert xywh_boxes(boxes, box_format) == box_convert(boxes, box_format, "xywh").tolist()
 
 
-def test_equals_torchmetrics_mean_average_precision_on_boxes():
-    """On boxes torchmetrics' MeanAveragePrecision runs pycocotools on the same conversion: the same stats."""
+def test_where_torchmetrics_mean_average_precision_differs():
+    """MeanAveragePrecision runs pycocotools on the same boxes but with IoU and recall thresholds from float32
+    ``torch.linspace`` (0.550000011920929 for 0.55...): its numbers are pycocotools' with those thresholds,
+    ours pycocotools' own."""
     from torchmetrics.detection import MeanAveragePrecision
 
-    preds, target = detection_batch(11)
+    preds, target = detection_batch(12)  # a case where the thresholds change AP by 0.0019
+    anonymous = [{k: v for k, v in t.items() if k != "image_id"} for t in target]
     ours = CocoAP(box_format="xywh")
     theirs = MeanAveragePrecision(box_format="xywh", backend="pycocotools")
+    theirs.warn_on_many_detections = False
     for metric in (ours, theirs):
-        metric.update(preds, [{k: v for k, v in t.items() if k != "image_id"} for t in target])
+        metric.update(preds, anonymous)
+    for number, t in enumerate(target):
+        t["image_id"] = number
+    gt, results = coco_reference_inputs(preds, target, "bbox")
+    assert [float(v) for v in ours.compute().values()] == pycocotools_stats(gt, results, "bbox")
     names = ["map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
              "mar_small", "mar_medium", "mar_large"]
-    assert [float(v) for v in ours.compute().values()] == pytest.approx(
-        [float(theirs.compute()[n]) for n in names], abs=1e-7)  # torchmetrics rounds to float32
+    float32_thresholds = (torch.linspace(0.5, 0.95, 10).tolist(), torch.linspace(0.0, 1.0, 101).tolist())
+    expected = torch.tensor(pycocotools_stats(gt, results, "bbox", float32_thresholds), dtype=torch.float32)
+    assert [float(theirs.compute()[n]) for n in names] == expected.tolist()
+    assert expected.tolist() != torch.tensor(pycocotools_stats(gt, results, "bbox"), dtype=torch.float32).tolist()
 
 
 def test_collection_of_box_and_mask_ap_and_reset():
