@@ -80,6 +80,30 @@ def test_where_torchmetrics_mean_average_precision_differs():
     assert expected.tolist() != torch.tensor(pycocotools_stats(gt, results, "bbox"), dtype=torch.float32).tolist()
 
 
+def test_torchmetrics_segm_drops_images_without_ground_truth_masks():
+    """Their false positives vanish from MeanAveragePrecision's segm AP; pycocotools (and we) count them."""
+    from torchmetrics.detection import MeanAveragePrecision
+
+    preds, target = detection_batch(4, n_images=6)
+    for number, t in enumerate(target):
+        t["image_id"] = number
+    empty = target[0]["masks"].shape[1:]
+    target[0] = {**target[0], "masks": torch.zeros((0, *empty), dtype=torch.bool), "labels": torch.zeros(0, dtype=torch.int64),
+                 "iscrowd": torch.zeros(0, dtype=torch.bool), "area": torch.zeros(0, dtype=torch.float64)}
+    assert len(preds[0]["labels"]) and len(target[1]["labels"])
+    ours, theirs = CocoAP("segm"), MeanAveragePrecision(iou_type="segm", backend="pycocotools")
+    for metric in (ours, theirs):
+        metric.update(preds, target)
+    gt, results = coco_reference_inputs(preds, target, "segm")
+    assert [float(v) for v in ours.compute().values()] == pycocotools_stats(gt, results, "segm")
+    gt["images"] = gt["images"][1:]
+    results = [r for r in results if r["image_id"] != 0]
+    float32_thresholds = (torch.linspace(0.5, 0.95, 10).tolist(), torch.linspace(0.0, 1.0, 101).tolist())
+    expected = torch.tensor(pycocotools_stats(gt, results, "segm", float32_thresholds), dtype=torch.float32)
+    assert float(theirs.compute()["map"]) == float(expected[0])
+    assert float(ours.compute()["AP"]) < float(theirs.compute()["map"])
+
+
 def test_collection_of_box_and_mask_ap_and_reset():
     from torchmetrics import MetricCollection
 
