@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from evalkit.records import safe_name
-
 
 @dataclass(frozen=True)
 class LoggedRun:
-    """One written record: its content, its file, and the output folder it lies in."""
+    """One written record: its content and its file (its prediction file lies beside it)."""
 
     record: dict[str, Any]
     record_path: Path
@@ -28,7 +26,8 @@ class LoggedRun:
     @property
     def title(self) -> str:
         """``evaluation/model``, the run's display name in the trackers' interfaces."""
-        return f"{(self.record.get('suite') or {}).get('evaluation', self.record['task'])}/{self.record['model']['name']}"
+        evaluation = (self.record.get("suite") or {}).get("evaluation") or self.record["task"]
+        return f"{evaluation}/{self.record['model']['name']}"
 
     @property
     def started(self) -> float:
