@@ -45,7 +45,7 @@ def mask_rles(masks: torch.Tensor) -> list[dict[str, Any]]:
     """Compressed COCO RLEs of (N, H, W) binary masks (pycocotools' encoder, as ``MeanAveragePrecision``)."""
     from pycocotools import mask as mask_utils
 
-    masks = masks.detach().cpu()
+    masks = masks.detach().cpu() != 0
     if masks.ndim != 3:
         raise InputError(f"masks must be (N, H, W), got shape {tuple(masks.shape)}", field="masks")
     size = [int(masks.shape[1]), int(masks.shape[2])]
@@ -138,7 +138,7 @@ class CocoAP(TorchMetric):
                 ann = {"id": len(annotations) + 1, "image_id": b, "category_id": int(label), "iscrowd": int(crowd[k])}
                 if segm:
                     ann["segmentation"] = shapes[k]
-                    ann["area"] = area[k] if area[k] > 0 else float(gt["masks"][k].sum())
+                    ann["area"] = area[k] if area[k] > 0 else float(gt["masks"][k].count_nonzero())
                 else:
                     ann["bbox"] = shapes[k]
                     ann["area"] = area[k] if area[k] > 0 else shapes[k][2] * shapes[k][3]

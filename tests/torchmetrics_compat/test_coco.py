@@ -16,6 +16,9 @@ from evalkit.metrics._coco.summary import STAT_KEYS  # noqa: E402
 from evalkit.torchmetrics import CocoAP  # noqa: E402
 from tests.torchmetrics_compat._data import coco_reference_inputs, detection_batch, pycocotools_stats  # noqa: E402
 
+#: MeanAveragePrecision's IoU and recall thresholds: float32 ``torch.linspace`` values
+FLOAT32_THRESHOLDS = (torch.linspace(0.5, 0.95, 10).tolist(), torch.linspace(0.0, 1.0, 101).tolist())
+
 
 def in_batches(metric: CocoAP, preds: list, target: list, size: int) -> dict:
     for start in range(0, len(preds), size):
@@ -74,8 +77,7 @@ def test_where_torchmetrics_mean_average_precision_differs():
     assert [float(v) for v in ours.compute().values()] == pycocotools_stats(gt, results, "bbox")
     names = ["map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
              "mar_small", "mar_medium", "mar_large"]
-    float32_thresholds = (torch.linspace(0.5, 0.95, 10).tolist(), torch.linspace(0.0, 1.0, 101).tolist())
-    expected = torch.tensor(pycocotools_stats(gt, results, "bbox", float32_thresholds), dtype=torch.float32)
+    expected = torch.tensor(pycocotools_stats(gt, results, "bbox", FLOAT32_THRESHOLDS), dtype=torch.float32)
     assert [float(theirs.compute()[n]) for n in names] == expected.tolist()
     assert expected.tolist() != torch.tensor(pycocotools_stats(gt, results, "bbox"), dtype=torch.float32).tolist()
 
@@ -98,8 +100,7 @@ def test_torchmetrics_segm_drops_images_without_ground_truth_masks():
     assert [float(v) for v in ours.compute().values()] == pycocotools_stats(gt, results, "segm")
     gt["images"] = gt["images"][1:]
     results = [r for r in results if r["image_id"] != 0]
-    float32_thresholds = (torch.linspace(0.5, 0.95, 10).tolist(), torch.linspace(0.0, 1.0, 101).tolist())
-    expected = torch.tensor(pycocotools_stats(gt, results, "segm", float32_thresholds), dtype=torch.float32)
+    expected = torch.tensor(pycocotools_stats(gt, results, "segm", FLOAT32_THRESHOLDS), dtype=torch.float32)
     assert float(theirs.compute()["map"]) == float(expected[0])
     assert float(ours.compute()["AP"]) < float(theirs.compute()["map"])
 
