@@ -56,13 +56,19 @@ def test_suite_run_records_both_recipes_documents_and_intervals(lm_setup, capsys
     assert len(rows) >= 9 and "loglikelihood" in rows.columns  # per-document log-likelihoods
 
 
-def test_shards_merged_equal_one_run(lm_setup, capsys):
-    # one window per forward pass: a document's numbers then do not depend on which documents share its batch,
-    # so the merged shards equal the single run exactly (batched windows agree to float rounding)
+@pytest.fixture(scope="module")
+def one_window_suite(lm_setup) -> Path:
+    """One window per forward pass: a document's numbers then do not depend on which documents share its batch,
+    so split runs equal the single run exactly (batched windows agree to float rounding)."""
     suite = yaml.safe_load((lm_setup / "lm.yaml").read_text())
     suite["models"][0]["window_batch_size"] = 1
     path = lm_setup / "shards.yaml"
     path.write_text(yaml.safe_dump(suite))
+    return path
+
+
+def test_shards_merged_equal_one_run(lm_setup, one_window_suite, capsys):
+    path = one_window_suite
     single = run_cli(capsys, path, "--output-dir", lm_setup / "single", "--no-cache")
     for shard in ("0/2", "1/2"):
         assert main(["run", str(path), "--output-dir", str(lm_setup / "parts"), "--shard", shard,
@@ -73,6 +79,21 @@ def test_shards_merged_equal_one_run(lm_setup, capsys):
     merged = json.loads(capsys.readouterr().out)
     merged = merged[0] if isinstance(merged, list) else merged
     assert merged["metrics"] == single["metrics"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_two_ranks_under_torchrun_equal_one_process(lm_setup, one_window_suite, capsys):
+    """Documents split across 2 gloo ranks (torchrun's environment): per-document log-likelihoods and every
+    aggregate equal one process's exactly."""
+    from tests.test_distributed import run_distributed
+
+    single = run_cli(capsys, one_window_suite, "--output-dir", lm_setup / "single-dist", "--no-cache")
+    records = run_distributed(2, one_window_suite, lm_setup / "dist", "--no-cache", "--no-progress")
+    (record,) = records.values()
+    assert record["timing"]["world_size"] == 2
+    assert record["metrics"] == single["metrics"]
+    assert record["dataset"]["num_evaluated"] == single["dataset"]["num_evaluated"]
 
 
 def test_a_killed_run_resumes_from_its_cache(lm_setup, capsys):
