@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from evalkit.errors import EvalkitError, InputError, MissingResourceError
+from evalkit.records import load_record
 from evalkit.trackers.base import LoggedRun, Tracker
 from evalkit.trackers.config import LoggingConfig, tracker_names
 
@@ -53,9 +54,10 @@ def open_tracker(name: str, config: LoggingConfig, output_dir: Path, suite_name:
 
 
 def log_results(results: Iterable[Any], config: LoggingConfig, output_dir: Path, suite_name: str) -> list[str]:
-    """Log every written record (results with a ``path``) to each of ``config.to``; one line per tracker saying
-    where the runs went. A tracker that fails raises after the records are safe on disk (exit status 1)."""
-    runs = [LoggedRun(r.record, Path(r.path)) for r in results if getattr(r, "path", None) is not None]
+    """Log every written record (results with a ``path``, read back from that file: what is logged is what was
+    written) to each of ``config.to``; one line per tracker saying where the runs went. A tracker that fails
+    raises after the records are safe on disk (exit status 1)."""
+    runs = [LoggedRun(load_record(Path(r.path)), Path(r.path)) for r in results if getattr(r, "path", None)]
     lines = []
     for name in config.to:
         try:
