@@ -62,31 +62,13 @@ def _existing(path: str, flag: str) -> str:
     return path
 
 
-@SCORERS.register("coco-segm")
-class CocoSegmScorer(_CocoScorer):
-    name = "coco-segm"
-    help = "COCO mask AP/AR (the 12 COCOeval stats, iouType='segm')"
-
-
-@SCORERS.register("coco-bbox")
-class CocoBboxScorer(_CocoScorer):
-    name = "coco-bbox"
-    help = "COCO box AP/AR (the 12 COCOeval stats, iouType='bbox')"
-
-
-@SCORERS.register("coco-keypoints")
-class CocoKeypointsScorer(_CocoScorer):
-    name = "coco-keypoints"
-    help = "COCO keypoint AP/AR (the 10 COCOeval stats, iouType='keypoints', OKS with the 17 COCO sigmas)"
-
-
-@SCORERS.register("lvis-segm")
-class LvisSegmScorer(_CocoScorer):
-    name = "lvis-segm"
-    help = "LVIS mask AP/AR (lvis-api's LVISEval results: federated, 300 detections per image, APr/APc/APf)"
-
-
-@SCORERS.register("lvis-bbox")
-class LvisBboxScorer(_CocoScorer):
-    name = "lvis-bbox"
-    help = "LVIS box AP/AR (lvis-api's LVISEval results: federated, 300 detections per image, APr/APc/APf)"
+#: scorer name (also the metric it scores with) → its help line
+HELP = {
+    "coco-segm": "COCO mask AP/AR (the 12 COCOeval stats, iouType='segm')",
+    "coco-bbox": "COCO box AP/AR (the 12 COCOeval stats, iouType='bbox')",
+    "coco-keypoints": "COCO keypoint AP/AR (the 10 COCOeval stats, iouType='keypoints', OKS with the 17 COCO sigmas)",
+    "lvis-segm": "LVIS mask AP/AR (lvis-api's LVISEval results: federated, 300 detections per image, APr/APc/APf)",
+    "lvis-bbox": "LVIS box AP/AR (lvis-api's LVISEval results: federated, 300 detections per image, APr/APc/APf)",
+}
+for _name, _help in HELP.items():
+    SCORERS.register(_name)(type(f"Scorer_{_name}", (_CocoScorer,), {"name": _name, "help": _help, "__doc__": _help}))

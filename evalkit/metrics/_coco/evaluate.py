@@ -9,7 +9,7 @@ import numpy as np
 from evalkit.metrics._coco import summary as acc
 from evalkit.metrics._coco.detections import Detections
 from evalkit.metrics._coco.groundtruth import GroundTruth
-from evalkit.metrics._coco.matching import evaluate_groups
+from evalkit.metrics._coco.matching import BOXES, MASKS, evaluate_groups
 
 if TYPE_CHECKING:
     from evalkit.metrics._coco.keypoints import KeypointArrays
@@ -117,7 +117,8 @@ def _evaluate_regions(gt: GroundTruth, dets: Detections, kept: np.ndarray, dkey:
         np.asarray(d_s, np.int64), np.asarray(d_e, np.int64), np.asarray(d_pix, np.int64),
         np.ascontiguousarray(g_box, np.float64), gt.area[ga], g_ignore, g_crowd, gt.id_nonzero[ga], g_buf,
         np.asarray(g_s, np.int64), np.asarray(g_e, np.int64), np.asarray(g_pix, np.int64),
-        use_masks, acc.IOU_THRESHOLDS, ranges, work=work,
+        MASKS if use_masks else BOXES, np.zeros(0), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
+        acc.IOU_THRESHOLDS, ranges, work=work,
     )
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from evalkit.errors import InputError
-from evalkit.jit import njit, prange, sized_kernel
+from evalkit.jit import prange, sized_kernel
 from evalkit.metrics._coco.detections import Detections, parse_results, results_use_box_area
 from evalkit.metrics._coco.groundtruth import GroundTruth
-from evalkit.metrics._coco.matching import match_group
+from evalkit.metrics._coco.matching import OKS, evaluate_groups
 
 
 @dataclass
@@ -100,31 +100,6 @@ def parse_keypoint_results(results: Any, gt: GroundTruth, k: int, box_mode: bool
     return dets, kpts.reshape(-1, 3 * k)
 
 
-@njit(cache=True)
-def _pairwise_sum(a: np.ndarray, start: int, n: int) -> float:
-    """numpy's ``pairwise_sum`` of ``a[start:start+n]`` (8 accumulators, blocks of 128): ``np.sum``'s rounding."""
-    if n < 8:
-        res = 0.0
-        for i in range(start, start + n):
-            res += a[i]
-        return res
-    if n <= 128:
-        r = a[start:start + 8].copy()
-        i = 8
-        while i < n - (n % 8):
-            for j in range(8):
-                r[j] += a[start + i + j]
-            i += 8
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            res += a[start + i]
-            i += 1
-        return res
-    half = n // 2
-    half -= half % 8
-    return _pairwise_sum(a, start, half) + _pairwise_sum(a, start + half, n - half)
-
-
 @sized_kernel
 def _exponents(gd0, gd1, gg0, gg1, d_kpts, g_kpts, g_box, g_area, g_visible, variances, pair_base, g_offset):
     """``e`` of every (detection, GT) pair of every group, visible keypoints only when the GT has any."""
@@ -159,30 +134,6 @@ def _exponents(gd0, gd1, gg0, gg1, d_kpts, g_kpts, g_box, g_area, g_visible, var
     return out
 
 
-@sized_kernel
-def _match(gd0, gd1, gg0, gg1, terms, pair_base, g_offset, g_count, d_area, d_flag, g_area, g_ignore, g_crowd,
-           g_idnz, thresholds, ranges):
-    n_dt = d_area.shape[0]
-    A = ranges.shape[0]
-    match = np.zeros((n_dt, A), np.uint16)
-    ignore = np.zeros((n_dt, A), np.uint16)
-    npig = np.zeros((gd0.shape[0], A), np.int64)
-    for q in prange(gd0.shape[0]):
-        d0, d1, g0, g1 = gd0[q], gd1[q], gg0[q], gg1[q]
-        D, G = d1 - d0, g1 - g0
-        ious = np.zeros((D, G))
-        if D > 0 and G > 0:
-            row = g_offset[g1] - g_offset[g0]
-            for i in range(D):
-                for j in range(G):
-                    p = pair_base[q] + i * row + g_offset[g0 + j] - g_offset[g0]
-                    c = g_count[g0 + j]
-                    ious[i, j] = _pairwise_sum(terms, p, c) / c
-        match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
-                    thresholds, ranges, match, ignore, npig)
-    return match, ignore, npig
-
-
 def evaluate_keypoint_groups(gd0: np.ndarray, gd1: np.ndarray, gg0: np.ndarray, gg1: np.ndarray,
                              d_kpts: np.ndarray, d_area: np.ndarray, d_flag: np.ndarray, g_kpts: np.ndarray,
                              g_box: np.ndarray, g_area: np.ndarray, g_ignore: np.ndarray, g_crowd: np.ndarray,
@@ -198,6 +149,9 @@ def evaluate_keypoint_groups(gd0: np.ndarray, gd1: np.ndarray, gg0: np.ndarray, 
     args = (np.ascontiguousarray(d_kpts, np.float64), np.ascontiguousarray(g_kpts, np.float64),
             np.ascontiguousarray(g_box, np.float64), np.asarray(g_area, np.float64))
     e = _exponents(gd0, gd1, gg0, gg1, *args, g_visible, variances, pair_base, g_offset, work=work)
-    terms = np.exp(-e)
-    return _match(gd0, gd1, gg0, gg1, terms, pair_base, g_offset, g_count, d_area, d_flag, g_area, g_ignore,
-                  g_crowd, g_idnz, thresholds, ranges, work=work)
+    n_dt, n_gt = len(d_area), len(g_area)
+    no_masks = np.zeros(1, np.uint8)
+    no_d, no_g = np.zeros(n_dt, np.int64), np.zeros(n_gt, np.int64)
+    return evaluate_groups(gd0, gd1, gg0, gg1, np.zeros((n_dt, 4)), d_area, d_flag, no_masks, no_d, no_d, no_d,
+                           args[2], g_area, g_ignore, g_crowd, g_idnz, no_masks, no_g, no_g, no_g,
+                           OKS, np.exp(-e), pair_base, g_offset, g_count, thresholds, ranges, work=work)

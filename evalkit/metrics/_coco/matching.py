@@ -10,7 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.metrics._coco import rle
+from evalkit.metrics._coco.oks import oks_matrix
 from evalkit.jit import njit, prange, sized_kernel
+
+#: what ``evaluate_groups`` compares: ``bbIou``, ``rleIou`` or ``computeOks``
+BOXES, MASKS, OKS = 0, 1, 2
 
 
 @njit(cache=True)
@@ -67,7 +71,7 @@ def _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
 
 
 @njit(cache=True)
-def match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
+def _match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
                 thresholds, ranges, match, ignore, npig):
     """``evaluateImg``'s greedy matching of one group, every area range and threshold, into the bit sets.
 
@@ -134,8 +138,11 @@ def match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd
 def evaluate_groups(gd0, gd1, gg0, gg1,
                     d_box, d_area, d_flag, d_buf, d_start, d_end, d_pix,
                     g_box, g_area, g_ignore, g_crowd, g_idnz, g_buf, g_start, g_end, g_pix,
-                    use_masks, thresholds, ranges):
-    """Per detection ``match``/``ignore`` bit sets (bit t = threshold t) and per group ``npig``."""
+                    kind, oks_terms, pair_base, g_offset, g_count, thresholds, ranges):
+    """Per detection ``match``/``ignore`` bit sets (bit t = threshold t) and per group ``npig``.
+
+    ``kind`` OKS reads the keypoint terms (see :mod:`.keypoints`); the others the boxes or masks.
+    """
     n_dt = d_area.shape[0]
     A = ranges.shape[0]
     match = np.zeros((n_dt, A), np.uint16)
@@ -145,9 +152,11 @@ def evaluate_groups(gd0, gd1, gg0, gg1,
         d0, d1, g0, g1 = gd0[q], gd1[q], gg0[q], gg1[q]
         D, G = d1 - d0, g1 - g0
         ious = np.zeros((D, G))
-        if D > 0 and G > 0:
-            ious = _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
+        if D > 0 and G > 0 and kind == OKS:
+            ious = oks_matrix(q, d0, D, g0, G, oks_terms, pair_base, g_offset, g_count)
+        elif D > 0 and G > 0:
+            ious = _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, kind == MASKS,
                                d_buf, d_start, d_end, d_pix, g_buf, g_start, g_end, g_pix)
-        match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
+        _match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
                     thresholds, ranges, match, ignore, npig)
     return match, ignore, npig
