@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -59,3 +62,21 @@ def test_record_and_predictions_are_artifacts(logged, client, tmp_path):
         assert list(table.columns) == list(parquet.columns)
         assert [str(i) for i in table["sample_id"]] == [str(i) for i in parquet["sample_id"]]
         assert len(table) == record["dataset"]["num_evaluated"]
+
+
+def test_no_telemetry_starts_outside_tests(tmp_path):
+    """MLflow 3 starts a telemetry client (an id in ~/.config/mlflow, events sent home) on import unless told not
+    to; under pytest it stays off by itself, so this runs where it would not: a plain process, HOME a temp folder."""
+    root = Path(__file__).resolve().parents[2]
+    code = ("import os\n"
+            "from pathlib import Path\n"
+            "from evalkit.trackers.mlflow_runs import MLflowTracker\n"
+            f"MLflowTracker({{}}, Path({str(tmp_path / 'out')!r}), 'study')\n"
+            "from mlflow.telemetry.client import get_telemetry_client\n"
+            "assert get_telemetry_client() is None, 'telemetry client started'\n"
+            "assert 'MLFLOW_DISABLE_TELEMETRY' not in os.environ and 'MLFLOW_ALLOW_FILE_STORE' not in os.environ\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env)
+    assert out.returncode == 0, out.stderr
+    assert not (tmp_path / "home" / ".config" / "mlflow").exists()
+    assert (tmp_path / "out" / "mlruns").is_dir()

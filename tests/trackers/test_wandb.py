@@ -74,7 +74,11 @@ def test_record_is_an_artifact_and_predictions_a_table(logged):
         assert [str(row[0]) for row in table["data"]] == [str(i) for i in parquet["sample_id"]]
 
 
-def test_nothing_is_written_outside_the_output_folder_but_wandbs_own_scratch(logged):
-    """Offline runs live in the output folder; W&B's own staging and logs stay in its data and cache folders."""
-    assert all(p.is_relative_to(logged["out"]) for p in (logged["out"] / "wandb").rglob("*"))
+def test_runs_stay_in_the_output_folder_and_scratch_in_wandbs_own_folders(logged):
+    """The offline runs are in the output folder; all W&B writes elsewhere is its own staging and logs, in its
+    data and cache folders (here under the temporary HOME)."""
+    assert len(list((logged["out"] / "wandb").glob("offline-run-*/run-*.wandb"))) == 2
+    home = logged["home"]
+    scratch = (home / "wandb-data", home / "wandb-cache", home / "wandb-config")
+    assert [p for p in home.rglob("*") if p.is_file() and not any(p.is_relative_to(s) for s in scratch)] == []
     assert "wandb sync" in logged["stderr"]
