@@ -1,9 +1,9 @@
 """MLflow: one MLflow run per record, in an experiment named after the suite.
 
-The store is a file store under the output folder (``<output-dir>/mlruns``) unless MLFLOW_TRACKING_URI or the
-suite's ``tracking_uri`` names a server. MLflow 3 refuses file stores unless MLFLOW_ALLOW_FILE_STORE is set; it
-is set while evalkit writes its own store (and must be set to read one: ``MLFLOW_ALLOW_FILE_STORE=true mlflow ui
---backend-store-uri results/mlruns``).
+The store is a file store under the output folder (``<output-dir>/mlruns``, or the suite's ``dir``) unless
+MLFLOW_TRACKING_URI or the suite's ``tracking_uri`` (a server) names another. MLflow 3 refuses file stores unless
+MLFLOW_ALLOW_FILE_STORE is set; it is set while evalkit writes to one (and must be set to read one:
+``MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri results/mlruns``).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlparse
 
 from evalkit.trackers.base import LoggedRun, params, predictions_frame, scalars
 from evalkit.trackers.config import inside
@@ -47,10 +48,10 @@ def _mlflow_environment(local: bool) -> Iterator[None]:
 class MLflowTracker:
     def __init__(self, options: dict[str, str], output_dir: Path, suite_name: str):
         uri = options.get("tracking_uri") or (None if "dir" in options else os.environ.get("MLFLOW_TRACKING_URI"))
-        self.local = uri is None
         if uri is None:
             uri = inside(output_dir, options.get("dir"), "mlruns").resolve().as_uri()
         self.uri = uri
+        self.local = urlparse(uri).scheme in ("", "file")  # a file store, evalkit's or MLFLOW_TRACKING_URI's
         with _mlflow_environment(self.local):
             from mlflow.tracking import MlflowClient  # imported here: importing mlflow starts its telemetry
 

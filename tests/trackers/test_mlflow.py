@@ -80,3 +80,23 @@ def test_no_telemetry_starts_outside_tests(tmp_path):
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "home" / ".config" / "mlflow").exists()
     assert (tmp_path / "out" / "mlruns").is_dir()
+
+
+@pytest.mark.parametrize("options, env, expected", [
+    ({}, None, "{out}/mlruns"),
+    ({"dir": "stores/ml"}, "{tmp}/elsewhere", "{out}/stores/ml"),  # the suite's folder over the environment's
+    ({}, "{tmp}/elsewhere", "{tmp}/elsewhere"),  # MLFLOW_TRACKING_URI over the default
+])
+def test_where_the_store_is(tmp_path, monkeypatch, options, env, expected):
+    from evalkit.trackers.mlflow_runs import MLflowTracker
+
+    out = tmp_path / "out"
+    fill = lambda text: Path(text.format(out=out, tmp=tmp_path)).as_uri()  # noqa: E731
+    if env is None:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", fill(env))
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    tracker = MLflowTracker(options, out, "study")
+    assert tracker.uri == fill(expected) and Path(expected.format(out=out, tmp=tmp_path)).is_dir()
+    assert tracker.client.get_experiment(tracker.experiment_id).name == "study"
