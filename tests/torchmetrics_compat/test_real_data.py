@@ -1,5 +1,6 @@
-"""The cocoapi demo (100 COCO val2014 images, its fake detections) fed as a training loop feeds tensors:
-the published ``COCOeval.stats`` (SOURCES.md), and evalkit's own numbers on the files, exactly."""
+"""Real data fed batch by batch as a training loop feeds it: the cocoapi demo (100 COCO val2014 images, its
+fake detections) as tensors, WMT17 en-de, ABSTRACT-50S captions. The published numbers (SOURCES.md of each
+data folder), and evalkit's own numbers on the same files, exactly."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ mask_utils = pytest.importorskip("pycocotools.mask")
 
 from evalkit.metrics._coco.summary import STAT_KEYS  # noqa: E402
 from evalkit.metrics.coco import coco_evaluate  # noqa: E402
-from evalkit.torchmetrics import CocoAP  # noqa: E402
+from evalkit.metrics.bleu import bleu  # noqa: E402
+from evalkit.metrics.cider import cider_d  # noqa: E402
+from evalkit.torchmetrics import BLEU, CiderD, CocoAP  # noqa: E402
 from tests.conftest import shared_file  # noqa: E402
 from tests.models._cocoeval_stats import PUBLISHED  # noqa: E402
 
@@ -74,3 +77,30 @@ def test_cocoapi_demo_through_tensors(iou_type):
     expected = coco_evaluate(gt, results, iou_type)
     assert out == {k: expected[k] for k in STAT_KEYS}
     assert list(out.values()) == pytest.approx(PUBLISHED[iou_type], rel=1e-15, abs=0)
+
+
+def in_batches(metric, preds: list, target: list, size: int, **named: list) -> dict[str, float]:
+    for s in range(0, len(preds), size):
+        metric.update(preds[s:s + size], target[s:s + size], **{k: v[s:s + size] for k, v in named.items()})
+    return {k: float(v) for k, v in metric.compute().items()}
+
+
+def test_wmt17_uedin_nmt_bleu(shared_data):
+    from evalkit.datasets.translation import read_lines
+
+    ref = read_lines(shared_file("wmt17_en_de", "newstest2017-ende-ref.de"))
+    hyp = read_lines(shared_file("wmt17_en_de", "newstest2017.uedin-nmt.4722.en-de"))
+    out = in_batches(BLEU(), hyp, [[r] for r in ref], 64)
+    assert out["BLEU"] == bleu(hyp, [ref])["BLEU"] == 28.301225088283296  # SOURCES.md: sacrebleu 2.6.0
+
+
+def test_abstract50s_cider_d(shared_data):
+    refs = json.loads(shared_file("captions", "derived_abstract48S_refs_for_candsB_images.json").read_text())
+    rows = json.loads(shared_file("captions", "derived_abstract_candsB_member0_results.json").read_text())
+    cands = {r["image_id"]: r["caption"] for r in rows}
+    keys = list(refs)
+    out = in_batches(CiderD(), [cands[k] for k in keys], [refs[k] for k in keys], 32, ids=list(range(len(keys))))
+    assert out == cider_d({str(i): refs[k] for i, k in enumerate(keys)}, {str(i): cands[k] for i, k in enumerate(keys)})
+    expected = json.loads(shared_file("captions", "computed_pycocoevalcap_scores_abstract.json").read_text())
+    assert out["CIDEr"] == pytest.approx(expected["candsB_member0"]["CIDEr-D(pycocoevalcap Cider)"], rel=1e-12)
+    assert [out[f"BLEU-{k}"] for k in range(1, 5)] == pytest.approx(expected["candsB_member0"]["Bleu_1..4"], rel=1e-12)
