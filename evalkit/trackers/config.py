@@ -13,14 +13,16 @@ from typing import Any, Callable, Iterable
 
 from evalkit.errors import InputError
 
-#: tracker → its options and each option's meaning (the values are all text)
-OPTIONS: dict[str, dict[str, str]] = {
-    "mlflow": {"experiment": "experiment name (default: the suite's name)",
-               "tracking_uri": "an MLflow server, http(s)://... (default: MLFLOW_TRACKING_URI, else a file store)",
-               "dir": "file store folder inside the output folder (default: mlruns)"},
-    "tensorboard": {"dir": "event folder inside the output folder (default: tensorboard)"},
-    "wandb": {"project": "W&B project (default: the suite's name)",
-              "dir": "folder inside the output folder for the offline runs (default: the output folder)"},
+#: tracker → its options (all text):
+#: mlflow: experiment (default: the suite's name), tracking_uri (a server, http(s)://...; default:
+#: MLFLOW_TRACKING_URI, else a file store), dir (the file store's folder; default: mlruns);
+#: tensorboard: dir (the event folders' parent; default: tensorboard);
+#: wandb: project (default: the suite's name), dir (where the wandb/ folder of offline runs goes; default: the output
+#: folder itself). Each ``dir`` is a folder inside the output folder.
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "mlflow": ("experiment", "tracking_uri", "dir"),
+    "tensorboard": ("dir",),
+    "wandb": ("project", "dir"),
 }
 TRACKER_NAMES = tuple(OPTIONS)
 SERVER_URI = re.compile(r"^https?://[^\s]+$")
