@@ -71,3 +71,26 @@ def test_encoded_batches_cross_dataloader_workers(tmp_path):
     assert [b.ids for b in direct] == [b.ids for b in workers]
     assert all(torch.equal(a.inputs.buffer, b.inputs.buffer) for a, b in zip(direct, workers))
     assert [p.name for p in workers[0].inputs.paths] == [i.split("/")[1] for i in workers[0].ids]
+
+
+@pytest.mark.parametrize("config", [DEFAULT_CONFIG, {**DEFAULT_CONFIG, "interpolation": "bicubic", "crop_pct": 0.95,
+                                                     "input_size": (3, 64, 48)}])
+def test_one_resize_per_size_equals_one_resize_per_image(tmp_path, config):
+    """Grouping a batch by image size changes no pixel: each image equals its own resize and crop."""
+    from evalkit.models.gpu_decode import _decode, resize_and_crop
+
+    for i, (mode, size) in enumerate([("RGB", 40)] * 3 + [("L", 40), ("RGB", 40)]):
+        write_photo_like(tmp_path / "n01440764" / f"{i}.JPEG", i, mode)
+    make_imagefolder(tmp_path / "more", ["n01443537"])  # other sizes and CMYK
+    for path in (tmp_path / "more" / "n01443537").iterdir():
+        path.rename(tmp_path / "n01440764" / f"more_{path.name}")
+    data = ImageNetVal(tmp_path, decode="gpu")
+    batch = next(data.batches(data.select(), 64))
+    grouped = preprocess_on_device(batch.inputs, config, "cpu")
+    mean = torch.tensor(config["mean"]).view(3, 1, 1) * 255.0
+    std = torch.tensor(config["std"]).view(3, 1, 1) * 255.0
+    decoded = _decode(batch.inputs, "cpu")
+    assert len({tuple(d.shape) for d in decoded}) >= 2 and len(decoded) > len({tuple(d.shape) for d in decoded})
+    for k, image in enumerate(decoded):
+        alone = (resize_and_crop(image[None], config)[0] - mean) / std
+        assert torch.equal(grouped[k], alone), batch.inputs.paths[k]
