@@ -4,6 +4,7 @@ through that tracker's own reader. No network: MLflow's telemetry is off, W&B is
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 from pathlib import Path
@@ -62,6 +63,9 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 @pytest.fixture(scope="package")
 def logged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The output folder of one run logged to all three trackers, and its records by evaluation."""
+    missing = [p for p in ("mlflow", "tensorboard", "wandb") if importlib.util.find_spec(p) is None]
+    if missing:
+        pytest.skip(f"tracker packages not installed: {', '.join(missing)} (pip install 'evalkit[trackers]')")
     folder = tmp_path_factory.mktemp("trackers")
     with pytest.MonkeyPatch.context() as monkeypatch:
         offline_environment(monkeypatch, folder / "home")
