@@ -13,10 +13,30 @@ from typing import Any, Sequence
 from evalkit import jsonio
 from evalkit.errors import InputError
 
+#: files from this size are read by the numba scanner (``evalkit.formats.vqa_scan``), smaller ones by orjson
+MIN_SCAN_BYTES = 8 << 20
+#: the scanner's file kinds (repeated here so that small files never import numba)
+_ANNOTATIONS, _QUESTIONS, _RESULTS = 0, 1, 2
+
 
 def read_json(path: str | Path) -> Any:
     """Parse a (possibly compressed) JSON file: VQA v2 val annotations are 300 MB of JSON."""
     return jsonio.read_json(path, "file")
+
+
+def _scan(path: str | Path, kind: int) -> Any:
+    """:func:`evalkit.formats.vqa_scan.scan` of a big plain ``.json`` file, or None: then the caller reads it
+    with orjson, which gives every error (small files too: for them orjson is faster than loading numba)."""
+    path = Path(path).expanduser()
+    try:
+        if path.suffix != ".json" or path.stat().st_size < MIN_SCAN_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    from evalkit.formats.vqa_scan import scan
+
+    return scan(data, kind)
 
 
 def _list_in(data: Any, key: str, path: Path | str) -> list[Any]:
@@ -73,7 +93,8 @@ class AnnotationColumns:
     """
 
     question_ids: list[Any]
-    answers: list[Any]
+    #: the records' ``answers`` lists, or (from the scanner) the answers already encoded
+    answers: list[Any] | EncodedAnswers
     question_types: list[Any]
     answer_types: list[Any]
 
@@ -86,8 +107,29 @@ class AnnotationColumns:
         """The records at ``rows`` (None: all of them)."""
         if rows is None:
             return self
-        return AnnotationColumns(*([column[i] for i in rows] for column in
-                                   (self.question_ids, self.answers, self.question_types, self.answer_types)))
+        answers = self.answers.take(rows) if isinstance(self.answers, EncodedAnswers) else [self.answers[i] for i in rows]
+        return AnnotationColumns([self.question_ids[i] for i in rows], answers,
+                                 *([column[i] for i in rows] for column in (self.question_types, self.answer_types)))
+
+
+@dataclass(frozen=True)
+class EncodedAnswers:
+    """The ``answers`` column as integer codes: question i owns the next ``lengths[i]`` of ``codes``, each an
+    index into ``strings`` (distinct answers in order of first appearance). Its answer ids are distinct
+    integers in each question (the scanner leaves any other file to the full reader)."""
+
+    codes: Any  # np.ndarray, int64
+    lengths: Any  # np.ndarray, int64
+    strings: dict[str, int]
+
+    def take(self, rows: Sequence[int]) -> "EncodedAnswers":
+        import numpy as np
+
+        rows = np.asarray(rows, dtype=np.int64)
+        lengths = self.lengths[rows]
+        starts = (np.cumsum(self.lengths) - self.lengths)[rows]
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return EncodedAnswers(self.codes[np.repeat(starts, lengths) + offsets], lengths, self.strings)
 
 
 def check_annotations(records: Sequence[Any], path: Path | str | None = None) -> AnnotationColumns:
@@ -116,7 +158,17 @@ def load_annotations(path: str | Path) -> list[dict[str, Any]]:
 
 def load_annotation_columns(path: str | Path) -> AnnotationColumns:
     """:func:`load_annotations` as the columns that scoring reads (each field extracted once)."""
-    columns = check_annotations(_list_in(read_json(path), "annotations", path), path)
+    scanned = _scan(path, _ANNOTATIONS)
+    if scanned is not None:
+        types = [*scanned.types, None]  # code -1: null or absent
+        records = scanned.records
+        columns = AnnotationColumns(records[:, 0].tolist(),
+                                    EncodedAnswers(scanned.answers[:, 0], records[:, 1], dict(zip(scanned.strings,
+                                                   range(len(scanned.strings))))),
+                                    list(map(types.__getitem__, records[:, 2].tolist())),
+                                    list(map(types.__getitem__, records[:, 3].tolist())))
+    else:
+        columns = check_annotations(_list_in(read_json(path), "annotations", path), path)
     _check_unique(columns.question_ids, path)
     return columns
 
@@ -137,6 +189,11 @@ def load_question_ids(path: str | Path) -> set[int]:
     The usual valid file is checked column-wise in C; a failing one is walked by :func:`load_questions`'s
     loop, which names the first bad record.
     """
+    scanned = _scan(path, _QUESTIONS)
+    if scanned is not None:
+        out = set(scanned.records[:, 0].tolist())
+        if len(out) == len(scanned.records):
+            return out
     records = _list_in(read_json(path), "questions", path)
     if _only(records, dict):
         qids = field_values(records, "question_id")
@@ -186,6 +243,11 @@ def parse_results(records: Any, path: Path | str | None = None) -> dict[int, str
 
 
 def load_results(path: str | Path) -> dict[int, str]:
+    scanned = _scan(path, _RESULTS)
+    if scanned is not None:
+        out = dict(zip(scanned.records[:, 0].tolist(), map(scanned.strings.__getitem__, scanned.records[:, 1].tolist())))
+        if len(out) == len(scanned.records):
+            return out
     return parse_results(read_json(path), path)
 
 

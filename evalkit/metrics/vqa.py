@@ -21,8 +21,8 @@ import numpy as np
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
 from evalkit.metrics.state import Column
-from evalkit.metrics.vqa_engine import BadAnswer, _encoder, answer_table, question_accuracies
-from evalkit.formats.vqa import AnnotationColumns, align_question_ids, check_annotations, parse_results
+from evalkit.metrics.vqa_engine import AnswerTable, BadAnswer, _encoder, answer_table, question_accuracies
+from evalkit.formats.vqa import AnnotationColumns, EncodedAnswers, align_question_ids, check_annotations, parse_results
 from evalkit.registry import METRICS
 
 
@@ -79,13 +79,20 @@ class VQAAccuracy(Metric):
         ``file`` names the annotation file in the error about a malformed answer.
         """
         ids = list(map(str, columns.question_ids if ids is None else ids))
+        if isinstance(columns.answers, EncodedAnswers):  # distinct answer ids: no other field can matter
+            table = AnswerTable(columns.answers.codes, columns.answers.lengths, columns.answers.strings, {})
+        else:
+            table = self._answer_table(columns, file)
+        accuracy = question_accuracies(table, answers)
+        self.add_scored(ids, accuracy, columns.question_types, columns.answer_types, answers)
+
+    @staticmethod
+    def _answer_table(columns: AnnotationColumns, file: Any) -> AnswerTable:
         try:
-            table = answer_table(columns.answers)
+            return answer_table(columns.answers)
         except BadAnswer as err:
             raise InputError(str(err), file=file, record=f"question_id {columns.question_ids[err.row]}",
                              field=f"answers[{err.k}].answer") from None
-        accuracy = question_accuracies(table, answers)
-        self.add_scored(ids, accuracy, columns.question_types, columns.answer_types, answers)
 
     def add_scored(self, ids: Sequence[str], accuracy: np.ndarray, question_types: Sequence[str | None],
                    answer_types: Sequence[str | None], answers: Sequence[str]) -> None:

@@ -1,0 +1,517 @@
+"""A numba scanner for the three big VQA files that keeps only what scoring reads, with no Python object per record.
+
+orjson turns VQA v2 val's 174 MB of annotations into 2.1M answer dicts and millions of strings, then scoring
+reads one field of each and frees them all: that was ~2 s of a ~4 s ``evalkit score vqa``. This scanner walks
+the bytes once, checks the whole document as JSON, and returns integer columns plus each distinct string once.
+
+It is a fast path, never a second dialect: it answers only for input it is sure orjson reads to exactly these
+values (ASCII, keys without escapes, no repeated field, integers of at most 18 digits, no surrogate escape,
+nesting under 512, ...). Anything else, valid or not, returns None, and the caller reads the file as before,
+so errors and the rare unusual file are exactly the orjson reader's.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import count
+
+import numpy as np
+
+from evalkit.jit import HAVE_NUMBA, njit
+
+ANNOTATIONS, QUESTIONS, RESULTS = 0, 1, 2
+
+_KEYS = [np.frombuffer(k, dtype=np.uint8) for k in
+         (b"annotations", b"questions", b"question_id", b"answers", b"question_type", b"answer_type", b"answer",
+          b"answer_id")]
+_ANNOTATIONS_KEY, _QUESTIONS_KEY, _QID, _ANSWERS, _QTYPE, _ATYPE, _ANSWER, _ANSWER_ID = _KEYS
+_MAX_DEPTH = 512
+_FAIL = -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ws(buf, i):
+    n = len(buf)
+    while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
+        i += 1
+    return i
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hex(c):
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _string(buf, i):
+    """``buf[i]`` is a quote: (index after the closing quote or -1, whether the string holds an escape)."""
+    n = len(buf)
+    i += 1
+    escaped = False
+    while i < n:
+        c = buf[i]
+        if c == 34:
+            return i + 1, escaped
+        if c == 92:
+            escaped = True
+            if i + 1 >= n:
+                return _FAIL, escaped
+            d = buf[i + 1]
+            if d == 117:  # \uXXXX, not a surrogate (a pair is valid JSON, but rare: left to orjson)
+                if i + 5 >= n:
+                    return _FAIL, escaped
+                value = 0
+                for k in range(2, 6):
+                    h = _hex(buf[i + k])
+                    if h < 0:
+                        return _FAIL, escaped
+                    value = value * 16 + h
+                if 0xD800 <= value <= 0xDFFF:
+                    return _FAIL, escaped
+                i += 6
+            elif d == 34 or d == 92 or d == 47 or d == 98 or d == 102 or d == 110 or d == 114 or d == 116:
+                i += 2
+            else:
+                return _FAIL, escaped
+        elif c < 32 or c > 127:
+            return _FAIL, escaped
+        else:
+            i += 1
+    return _FAIL, escaped
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _number(buf, i):
+    """(end or -1, value, whether it is an integer) of the JSON number at ``i``; integers of at most 18
+    digits and exponents of at most 2 digits only, so every value is exact (ints) or finite (floats)."""
+    n = len(buf)
+    negative = i < n and buf[i] == 45
+    if negative:
+        i += 1
+    if i >= n:
+        return _FAIL, 0, False
+    value = 0
+    if buf[i] == 48:
+        i += 1
+    elif 49 <= buf[i] <= 57:
+        digits = 0
+        while i < n and 48 <= buf[i] <= 57:
+            value = value * 10 + (buf[i] - 48)
+            digits += 1
+            i += 1
+        if digits > 18:
+            return _FAIL, 0, False
+    else:
+        return _FAIL, 0, False
+    integer = True
+    if i < n and buf[i] == 46:
+        integer = False
+        i += 1
+        start = i
+        while i < n and 48 <= buf[i] <= 57:
+            i += 1
+        if i == start:
+            return _FAIL, 0, False
+    if i < n and (buf[i] == 101 or buf[i] == 69):
+        integer = False
+        i += 1
+        if i < n and (buf[i] == 43 or buf[i] == 45):
+            i += 1
+        start = i
+        while i < n and 48 <= buf[i] <= 57:
+            i += 1
+        if i == start or i - start > 2:
+            return _FAIL, 0, False
+    return i, -value if negative else value, integer
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _literal(buf, i):
+    """End of ``true``/``false``/``null`` at ``i`` (-1: none), and whether it is ``null``."""
+    n = len(buf)
+    if i + 4 <= n and buf[i] == 110 and buf[i + 1] == 117 and buf[i + 2] == 108 and buf[i + 3] == 108:
+        return i + 4, True
+    if i + 4 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
+        return i + 4, False
+    if (i + 5 <= n and buf[i] == 102 and buf[i + 1] == 97 and buf[i + 2] == 108 and buf[i + 3] == 115
+            and buf[i + 4] == 101):
+        return i + 5, False
+    return _FAIL, False
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key(buf, i):
+    """The object key at ``i`` (after whitespace): (index after its colon or -1, key start, key end, escaped)."""
+    i = _ws(buf, i)
+    if i >= len(buf) or buf[i] != 34:
+        return _FAIL, 0, 0, False
+    end, escaped = _string(buf, i)
+    if end < 0:
+        return _FAIL, 0, 0, False
+    j = _ws(buf, end)
+    if j >= len(buf) or buf[j] != 58:
+        return _FAIL, 0, 0, False
+    return j + 1, i + 1, end - 1, escaped
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is(buf, start, end, word):
+    if end - start != len(word):
+        return False
+    for k in range(len(word)):
+        if buf[start + k] != word[k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _skip(buf, i, stack):
+    """End of the JSON value at ``i`` (after whitespace), -1 for what the fast path does not take."""
+    n = len(buf)
+    depth = 0
+    while True:
+        i = _ws(buf, i)
+        if i >= n:
+            return _FAIL
+        c = buf[i]
+        if c == 123 or c == 91:  # { or [, then its first key or value, or its end
+            j = _ws(buf, i + 1)
+            if j < n and buf[j] == c + 2:  # } is { + 2, ] is [ + 2
+                i = j + 1
+            else:
+                if depth == len(stack):
+                    return _FAIL
+                stack[depth] = c
+                depth += 1
+                i = _key(buf, j)[0] if c == 123 else j
+                if i < 0:
+                    return _FAIL
+                continue
+        elif c == 34:
+            i = _string(buf, i)[0]
+        elif c == 45 or 48 <= c <= 57:
+            i = _number(buf, i)[0]
+        else:
+            i = _literal(buf, i)[0]
+        if i < 0:
+            return _FAIL
+        while True:  # after a value: close containers until a comma opens the next value
+            if depth == 0:
+                return i
+            i = _ws(buf, i)
+            if i >= n:
+                return _FAIL
+            if buf[i] == 44:
+                i += 1
+                if stack[depth - 1] == 123:
+                    i = _key(buf, i)[0]
+                    if i < 0:
+                        return _FAIL
+                break
+            if buf[i] != stack[depth - 1] + 2:
+                return _FAIL
+            depth -= 1
+            i += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _next(buf, i, close):
+    """After a member or element: (index of the next one or -1, whether ``close`` ended the container)."""
+    i = _ws(buf, i)
+    if i < len(buf) and buf[i] == 44:
+        return i + 1, False
+    if i < len(buf) and buf[i] == close:
+        return i + 1, True
+    return _FAIL, False
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hash(buf, start, end):
+    h = np.uint64(14695981039346656037)
+    for k in range(start, end):
+        h = (h ^ np.uint64(buf[k])) * np.uint64(1099511628211)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _intern(buf, i, slots, spans, counts, table):
+    """``buf[i]`` opens a string: (index after it or -1, its code among the distinct raw strings of ``table``,
+    numbered in order of first appearance); ``slots`` is the open-addressing index into ``spans``."""
+    end = _string(buf, i)[0]
+    if end < 0:
+        return _FAIL, 0
+    start, stop = i + 1, end - 1
+    h = _hash(buf, start, stop)
+    mask = len(slots) - 1
+    k = np.int64((h ^ (h >> np.uint64(32))) & np.uint64(mask))  # FNV's low bits alone cluster
+    while slots[k] >= 0:
+        u = slots[k]
+        s, e = spans[u, 0], spans[u, 1]
+        if np.uint64(spans[u, 2]) == h and e - s == stop - start:
+            j = 0
+            while j < e - s and buf[s + j] == buf[start + j]:
+                j += 1
+            if j == e - s:
+                return end, np.int64(u)
+        k = (k + 1) & mask
+    u = counts[2 + table]
+    if 2 * u >= len(slots):  # full: scan again with a bigger table
+        counts[4] = 1
+        return _FAIL, 0
+    spans[u, 0], spans[u, 1], spans[u, 2] = start, stop, np.int64(h)
+    slots[k] = u
+    counts[2 + table] = u + 1
+    return end, u
+
+
+@njit(cache=True, nogil=True)
+def _answers(buf, i, st):
+    """The ``answers`` list at ``i``: non-empty, each ``{"answer": str, "answer_id": int, ...}`` with distinct ids
+    in the record (else the official dict comparison may drop several answers: left to the full reader)."""
+    records, answers, counts, stack = st[:4]
+    n = len(buf)
+    if i >= n or buf[i] != 91 or _ws(buf, i + 1) >= n or buf[_ws(buf, i + 1)] == 93:
+        return _FAIL
+    first = counts[1]
+    i += 1
+    done = False
+    while not done:
+        i = _ws(buf, i)
+        if i >= n or buf[i] != 123:
+            return _FAIL
+        i += 1
+        code, answer_id, have, closed = -1, 0, 0, False
+        while not closed:
+            i, ks, ke, escaped = _key(buf, i)
+            if i < 0 or escaped:
+                return _FAIL
+            i = _ws(buf, i)
+            if _is(buf, ks, ke, _ANSWER):
+                if have & 1 or i >= n or buf[i] != 34:
+                    return _FAIL
+                have |= 1
+                i, code = _intern(buf, i, st[4], st[5], counts, 0)
+            elif _is(buf, ks, ke, _ANSWER_ID):
+                if have & 2:
+                    return _FAIL
+                have |= 2
+                i, answer_id = _integer(buf, i)
+            else:
+                i = _skip(buf, i, stack)
+            if i < 0:
+                return _FAIL
+            i, closed = _next(buf, i, 125)
+            if i < 0:
+                return _FAIL
+        if have != 3:
+            return _FAIL
+        k = counts[1]
+        if k == len(answers):
+            return _FAIL
+        for j in range(first, k):
+            if answers[j, 1] == answer_id:
+                return _FAIL
+        answers[k, 0], answers[k, 1] = code, answer_id
+        counts[1] = k + 1
+        i, done = _next(buf, i, 93)
+        if i < 0:
+            return _FAIL
+    return i
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _integer(buf, i):
+    """(end or -1, value) of the JSON integer at ``i``."""
+    if i >= len(buf) or not (buf[i] == 45 or 48 <= buf[i] <= 57):
+        return _FAIL, 0
+    end, value, integer = _number(buf, i)
+    return (end, value) if integer else (_FAIL, 0)
+
+
+@njit(cache=True, nogil=True)
+def _record(buf, i, kind, st):
+    """One record object at ``i``: its fields appended to ``st``; the index after it or -1."""
+    records, answers, counts, stack = st[:4]
+    n = len(buf)
+    i = _ws(buf, i)
+    if i >= n or buf[i] != 123:
+        return _FAIL
+    i += 1
+    seen, qid, value, qtype, atype = 0, 0, -1, -1, -1
+    first = counts[1]
+    closed = False
+    while not closed:
+        i, ks, ke, escaped = _key(buf, i)
+        if i < 0 or escaped:
+            return _FAIL
+        i = _ws(buf, i)
+        field = 0
+        if _is(buf, ks, ke, _QID):
+            field = 1
+        elif kind == ANNOTATIONS and _is(buf, ks, ke, _ANSWERS):
+            field = 2
+        elif kind == ANNOTATIONS and _is(buf, ks, ke, _QTYPE):
+            field = 4
+        elif kind == ANNOTATIONS and _is(buf, ks, ke, _ATYPE):
+            field = 8
+        elif kind == RESULTS and _is(buf, ks, ke, _ANSWER):
+            field = 16
+        if seen & field:  # a repeated field: orjson keeps the last one
+            return _FAIL
+        seen |= field
+        if field == 0:
+            i = _skip(buf, i, stack)
+        elif field == 1:
+            i, qid = _integer(buf, i)
+        elif field == 2:
+            i = _answers(buf, i, st)
+        elif field == 16:
+            i, value = _intern(buf, i, st[4], st[5], counts, 0) if i < n and buf[i] == 34 else (_FAIL, 0)
+        else:  # question_type, answer_type: a string or null
+            code = -1
+            if i < n and buf[i] == 34:
+                i, code = _intern(buf, i, st[6], st[7], counts, 1)
+            else:
+                i, null = _literal(buf, i)
+                if not null:
+                    return _FAIL
+            if field == 4:
+                qtype = code
+            else:
+                atype = code
+        if i < 0:
+            return _FAIL
+        i, closed = _next(buf, i, 125)
+        if i < 0:
+            return _FAIL
+    required = 3 if kind == ANNOTATIONS else (17 if kind == RESULTS else 1)
+    if seen & required != required:
+        return _FAIL
+    r = counts[0]
+    if r == len(records):
+        return _FAIL
+    records[r, 0] = qid
+    records[r, 1] = counts[1] - first if kind == ANNOTATIONS else value
+    records[r, 2], records[r, 3] = qtype, atype
+    counts[0] = r + 1
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _scan(buf, kind, st):
+    """Scan a whole file into ``st``; True when the fast path took it."""
+    stack = st[3]
+    n = len(buf)
+    list_key = _ANNOTATIONS_KEY if kind == ANNOTATIONS else _QUESTIONS_KEY
+    i = _ws(buf, 0)
+    if kind != RESULTS:  # an object whose list_key (once) holds the records; other members checked and skipped
+        if i >= n or buf[i] != 123:
+            return False
+        i += 1
+        while True:
+            i, ks, ke, escaped = _key(buf, i)
+            if i < 0 or escaped:
+                return False
+            i = _ws(buf, i)
+            if _is(buf, ks, ke, list_key):
+                break
+            i = _skip(buf, i, stack)
+            if i < 0:
+                return False
+            i, closed = _next(buf, i, 125)
+            if i < 0 or closed:
+                return False
+    if i >= n or buf[i] != 91:
+        return False
+    j = _ws(buf, i + 1)
+    if j < n and buf[j] == 93:
+        i = j + 1
+    else:
+        i += 1
+        done = False
+        while not done:
+            i = _record(buf, i, kind, st)
+            if i < 0:
+                return False
+            i, done = _next(buf, i, 93)
+            if i < 0:
+                return False
+    if kind != RESULTS:  # the object's other members; list_key again would replace the records
+        while True:
+            i, closed = _next(buf, i, 125)
+            if i < 0:
+                return False
+            if closed:
+                break
+            i, ks, ke, escaped = _key(buf, i)
+            if i < 0 or escaped or _is(buf, ks, ke, list_key):
+                return False
+            i = _skip(buf, i, stack)
+            if i < 0:
+                return False
+    return _ws(buf, i) == n
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What a file holds for scoring. ``records``: per record question_id, then (annotations) its number of
+    answers, question_type code, answer_type code (-1: None), or (results) its answer's code into ``strings``.
+    ``answers``: per answer its code into ``strings`` and its answer_id. Codes follow first appearance."""
+
+    records: np.ndarray
+    answers: np.ndarray
+    strings: list[str]
+    types: list[str]
+
+
+def _decode(data: bytes, spans: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The distinct strings of raw ``spans`` (escapes decoded by orjson itself, in one call) and each span's code
+    among them: two raw spellings of one string (``a``, ``\\u0061``) share a code, first appearance first."""
+    import orjson
+
+    raw = orjson.loads(b"[" + b",".join([data[s - 1:e + 1] for s, e in spans[:, :2].tolist()]) + b"]")
+    index: defaultdict[str, int] = defaultdict(count().__next__)
+    codes = np.fromiter(map(index.__getitem__, raw), dtype=np.int64, count=len(raw))
+    return list(index), codes
+
+
+def scan(data: bytes, kind: int) -> Scan | None:
+    """The records of a VQA annotations/questions/results file's bytes, or None where the fast path does not
+    apply (no numba, non-ASCII bytes, or anything unusual: see the module docstring)."""
+    if not HAVE_NUMBA or not data.isascii():
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    size = 1 << 18  # string table slots: a small table stays in cache; VQA v2 has ~66k distinct answers
+    while size <= 4 * len(data):
+        counts = np.zeros(5, dtype=np.int64)  # records, answers, distinct answers, distinct types, table full
+        # room for every record and answer: ``{"question_id":0}`` and ``{"answer":"","answer_id":0}`` are the
+        # shortest, and untouched pages of np.empty cost nothing
+        st = (np.empty((len(data) // 17 + 1, 4), dtype=np.int64),
+              np.empty((len(data) // 27 + 1 if kind == ANNOTATIONS else 0, 2), dtype=np.int64), counts,
+              np.empty(_MAX_DEPTH, dtype=np.uint8), np.full(size, -1, dtype=np.int32),
+              np.empty((size // 2, 3), dtype=np.int64), np.full(size, -1, dtype=np.int32),
+              np.empty((size // 2, 3), dtype=np.int64))
+        if _scan(buf, kind, st):
+            break
+        if not counts[4]:
+            return None
+        size *= 8
+    else:
+        return None
+    records, answers = st[0][: counts[0]], st[1][: counts[1]]
+    strings, answer_codes = _decode(data, st[5][: counts[2]])
+    types, type_codes = _decode(data, st[7][: counts[3]])
+    if kind == RESULTS:
+        records[:, 1] = answer_codes[records[:, 1]]
+    else:
+        for column in (2, 3):
+            present = records[:, column] >= 0
+            records[present, column] = type_codes[records[present, column]]
+    answers[:, 0] = answer_codes[answers[:, 0]]
+    return Scan(records, answers, strings, types)
