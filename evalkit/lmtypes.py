@@ -119,17 +119,10 @@ def split_wikitext_documents(raw: str) -> list[str]:
     Lines (``split("\\n")``) are gathered until the next article header; a gathered page that is only
     whitespace is dropped, except the last one, which is always kept (as the dataset script does).
     """
-    pages: list[str] = []
-    current: list[str] = []
-    for line in raw.split("\n"):
-        if is_article_header(line):
-            page = "\n".join(current)
-            if page.strip():
-                pages.append(page)
-            current = []
-        current.append(line)
-    pages.append("\n".join(current))
-    return pages
+    lines = raw.split("\n")
+    starts = [i for i, line in enumerate(lines) if is_article_header(line)]
+    pages = ["\n".join(lines[a:b]) for a, b in zip([0, *starts], [*starts, len(lines)])]
+    return [page for page in pages[:-1] if page.strip()] + pages[-1:]
 
 
 def wikitext_detokenize(page: str) -> str:

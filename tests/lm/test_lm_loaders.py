@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evalkit.datasets.text import TextCorpusLoader, WikiTextLoader
 from evalkit.errors import InputError, MissingResourceError
-from evalkit.lmtypes import wikitext_detokenize
+from evalkit.lmtypes import split_wikitext_documents, wikitext_detokenize
 
 RAW = (" \n = Robert Boulter = \n \n Robert Boulter is an English film , television and theatre actor . He had a "
        "guest @-@ starring role in 2000 . \n \n = = Career = = \n \n In 2006 , Boulter 's play ( Citizenship ) "
@@ -44,6 +46,14 @@ def test_wikitext_raw_file_split_and_detokenised_as_lm_eval(tmp_path):
     # the strided corpus: the line-level dataset's rows (blank lines as ""), every row once, in order
     rows = [u for _, units in loader.strided_corpus() for u in units]
     assert rows == [line + "\n" if line.strip() else "" for line in RAW.split("\n")[:-1]]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["", " ", " = A = ", " = = B = = ", " = = = C = = = ", "text .", "=", " = x", "x = "]),
+                max_size=30))
+def test_generated_files_split_as_the_dataset_script_does(lines):
+    raw = "\n".join(lines)
+    assert split_wikitext_documents(raw) == dataset_script_pages(raw)
 
 
 def test_wikitext_crlf_compressed_and_parquet_copies_give_the_same_documents(tmp_path):
