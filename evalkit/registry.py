@@ -104,7 +104,7 @@ BUILTIN_METRICS = {
     "lvis-bbox": "evalkit.metrics.lvis",
     "real-topk": "evalkit.metrics.real_topk",
     "fid": "evalkit.metrics.fid", "kid": "evalkit.metrics.kid", "isc": "evalkit.metrics.isc",
-    "precision-recall": "evalkit.metrics.prc",
+    "precision-recall": "evalkit.metrics.prc", "ppl": "evalkit.metrics.ppl", "fd-dinov2": "evalkit.metrics.fd_dinov2",
     "ssim": "evalkit.metrics.ssim", "lpips": "evalkit.metrics.lpips", "content-loss": "evalkit.metrics.style_losses",
     "style-loss": "evalkit.metrics.style_losses",
     "meteor": "evalkit.metrics.meteor", "rouge": "evalkit.metrics.rouge",
@@ -116,7 +116,7 @@ BUILTIN_SCORERS = {
     "coco-keypoints": "evalkit.scoring.coco", "lvis-segm": "evalkit.scoring.coco", "lvis-bbox": "evalkit.scoring.coco",
     "vqa": "evalkit.scoring.vqa",
     "fid": "evalkit.scoring.generation", "kid": "evalkit.scoring.generation", "isc": "evalkit.scoring.generation",
-    "precision-recall": "evalkit.scoring.generation",
+    "precision-recall": "evalkit.scoring.generation", "fd-dinov2": "evalkit.scoring.generation",
     "style": "evalkit.scoring.style",
 }
 

@@ -12,6 +12,11 @@ from __future__ import annotations
 MODES = {"pytorch-fid": "pytorch-fid", "clean": "clean-fid", "tf": "torch-fidelity"}
 #: pytorch-fid's ``--dims`` → the layer whose (spatially averaged) output is the feature
 DIMS = {64: "64", 192: "192", 768: "768", 2048: "2048"}
+#: DINOv2 architectures (dgm-eval's names) → timm's model names and feature sizes
+DINOV2_ARCHS = {"vits14": ("vit_small_patch14_dinov2", 384), "vitb14": ("vit_base_patch14_dinov2", 768),
+                "vitl14": ("vit_large_patch14_dinov2", 1024)}
+#: the preprocessing mode of DINOv2 features: dgm-eval's
+DINOV2_MODE = "dgm-eval"
 
 
 def feature_key(extractor: str, mode: str, layer: str) -> str:
@@ -25,6 +30,14 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; one of {', '.join(MODES)}", field="mode")
     return mode
+
+
+def check_arch(arch: str) -> str:
+    from evalkit.errors import InputError
+
+    if arch not in DINOV2_ARCHS:
+        raise InputError(f"DINOv2 arch must be one of {', '.join(DINOV2_ARCHS)}, got {arch!r}", field="arch")
+    return arch
 
 
 def check_dims(dims: int) -> str:

@@ -39,6 +39,13 @@ class Extractor:
     def keys(self) -> list[str]:
         return [feature_key(self.name, mode, layer) for mode in self.modes for layer in self.layers]
 
+    def feature_dims(self, key: str) -> int | None:
+        """The size of feature ``key``, or None for a layer that statistics files do not hold (logits)."""
+        from evalkit.features import DIMS
+
+        layer = key.rsplit(":", 1)[1]
+        return int(layer) if layer.isdigit() and int(layer) in DIMS else None
+
     def network(self) -> Any:
         if self._network is None:
             from evalkit.features.inception import build_fid_inception

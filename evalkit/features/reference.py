@@ -82,7 +82,6 @@ def prepare_reference(source: str | Path, extractor: Any, keys: Sequence[str] | 
                       cache_dir: str | Path | None = None, batch_size: int = 50, workers: int = 0,
                       skip_corrupt: bool = False, progress: bool = False) -> dict[str, dict[str, Any]]:
     """``{feature key: pointer}`` for a reference set, computing and caching missing features once."""
-    from evalkit.features import DIMS
     from evalkit.features.extract import extract_image_set
     from evalkit.features.images import ImageSet
 
@@ -91,8 +90,7 @@ def prepare_reference(source: str | Path, extractor: Any, keys: Sequence[str] | 
     if is_stats_file(source):
         out = {}
         for key in keys:
-            layer = key.rsplit(":", 1)[1]
-            dims = int(layer) if layer.isdigit() and int(layer) in DIMS else None
+            dims = extractor.feature_dims(key)
             if dims is None:
                 raise InputError(f"feature {key!r} needs reference images; a statistics file only has mu and sigma",
                                  file=source)

@@ -20,8 +20,8 @@ class OfficialWeights:
     name: str
     #: file names the reference tools save in the torch hub cache, in lookup order
     filenames: tuple[str, ...]
-    #: first hex digits of the official file's SHA-256
-    sha256_prefix: str
+    #: first hex digits of the official file's SHA-256 (None: none published; the file name is all there is)
+    sha256_prefix: str | None
     url: str
     tool: str
 
@@ -34,6 +34,10 @@ OFFICIAL = {
         "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
         "pytorch-fid 0.3.0 / torch-fidelity",
     ),
+    **{f"dinov2-{arch}": OfficialWeights(
+        f"dinov2-{arch}", (f"dinov2_{arch}_pretrain.pth",), None,
+        f"https://dl.fbaipublicfiles.com/dinov2/dinov2_{arch}/dinov2_{arch}_pretrain.pth",
+        "torch.hub facebookresearch/dinov2 (dgm-eval)") for arch in ("vits14", "vitb14", "vitl14")},
 }
 
 
@@ -43,9 +47,12 @@ class ResolvedWeights:
     sha256: str
     official: bool
     explicit: bool
+    #: whether ``official`` was checked against a published hash (else it rests on the file name)
+    hash_checked: bool = True
 
     def describe(self) -> dict[str, Any]:
-        return {"weights_file": str(self.path), "weights_sha256": self.sha256, "official_weights": self.official}
+        return {"weights_file": str(self.path), "weights_sha256": self.sha256, "official_weights": self.official,
+                **({} if self.hash_checked else {"official_hash_published": False})}
 
 
 def torch_hub_checkpoints() -> Path:
@@ -66,12 +73,16 @@ def resolve_weights(name: str, weights_file: str | Path | None = None) -> Resolv
         if not path.is_file():
             raise MissingResourceError(f"weights file not found: {path.resolve()} (weights_file / --weights-file)")
         digest = file_sha256(path)
+        if info.sha256_prefix is None:  # nothing to compare with: an explicit file is not vouched for
+            return ResolvedWeights(path, digest, False, True, hash_checked=False)
         return ResolvedWeights(path, digest, digest.startswith(info.sha256_prefix), True)
     folder = torch_hub_checkpoints()
     candidates = [folder / filename for filename in info.filenames]
     for path in candidates:
         if path.is_file():
             digest = file_sha256(path)
+            if info.sha256_prefix is None:
+                return ResolvedWeights(path, digest, True, False, hash_checked=False)
             if not digest.startswith(info.sha256_prefix):
                 raise InputError(
                     f"{path} has SHA-256 {digest[:16]}…, not the official {info.sha256_prefix}…; "

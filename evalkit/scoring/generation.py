@@ -1,4 +1,4 @@
-"""``evalkit score fid|kid|isc|precision-recall --real DIR|ZIP|stats.npz --fake DIR|ZIP``: no model, two image sets."""
+"""``evalkit score fid|kid|isc|precision-recall|fd-dinov2 --real DIR|ZIP|stats.npz --fake DIR|ZIP``: no model, two image sets."""
 from __future__ import annotations
 
 import argparse
@@ -20,13 +20,17 @@ class GenerationScorer(Scorer):
         parser.add_argument("--real", type=Path, required=cls.needs_real,
                             help="reference set: an image folder (recursive), a .zip of images, or a pytorch-fid .npz")
         parser.add_argument("--fake", type=Path, required=True, help="generated images: a folder or a .zip")
-        parser.add_argument("--mode", choices=("pytorch-fid", "clean", "tf"), default=None,
-                            help="preprocessing: pytorch-fid (bilinear), clean (clean-fid's PIL bicubic), "
-                                 "tf (torch-fidelity's TF bilinear); default: the metric's")
+        if "mode" in METRICS.get(cls.metric).defaults or cls.metric == "fid":
+            parser.add_argument("--mode", choices=("pytorch-fid", "clean", "tf"), default=None,
+                                help="preprocessing: pytorch-fid (bilinear), clean (clean-fid's PIL bicubic), "
+                                     "tf (torch-fidelity's TF bilinear); default: the metric's")
         if "dims" in METRICS.get(cls.metric).defaults:
             parser.add_argument("--dims", type=int, choices=(64, 192, 768, 2048), default=2048,
                                 help="FID-Inception block, as pytorch-fid's --dims")
-        parser.add_argument("--weights-file", help="FID-Inception weights (default: the torch hub cache); a file "
+        if "arch" in METRICS.get(cls.metric).defaults:
+            parser.add_argument("--arch", choices=("vits14", "vitb14", "vitl14"), default=None,
+                                help="DINOv2 architecture (dgm-eval's --arch; default vitl14)")
+        parser.add_argument("--weights-file", help="feature-extractor weights (default: the torch hub cache); a file "
                             "whose SHA-256 is not the official one is used, and flagged, only when given here")
         parser.add_argument("--save-stats", type=Path, help="also write the reference set's statistics (pytorch-fid "
                             ".npz: mu, sigma, plus the extractor signature)")
@@ -35,7 +39,7 @@ class GenerationScorer(Scorer):
         parser.add_argument("--device", default="auto")
         parser.add_argument("--cache-dir", help="where reference features are cached (default ~/.cache/evalkit)")
         parser.add_argument("--skip-corrupt", action="store_true", help="skip undecodable images and count them")
-        if cls.metric == "fid":
+        if "sqrt" in METRICS.get(cls.metric).neutral_options:
             parser.add_argument("--sqrt", choices=("auto", "sqrtm", "eigh", "eigvals"), default="auto",
                                 help="matrix square root: sqrtm is pytorch-fid's; eigh is faster and equal to "
                                      "float rounding when well conditioned")
@@ -46,8 +50,10 @@ class GenerationScorer(Scorer):
         import json
 
         options: dict[str, Any] = {}
-        if args.mode:
+        if getattr(args, "mode", None):
             options["mode"] = args.mode
+        if getattr(args, "arch", None):
+            options["arch"] = args.arch
         if getattr(args, "dims", None) is not None:
             options["dims"] = args.dims
         if getattr(args, "sqrt", None):
@@ -62,17 +68,23 @@ class GenerationScorer(Scorer):
                 options[key] = value
         return options
 
+    @staticmethod
+    def make_extractor(metric: Any, weights_file: str | None, device: str) -> Any:
+        from evalkit.features.extract import Extractor
+
+        return Extractor([metric.options.get("mode", "pytorch-fid")], [metric.layer()], weights_file, device)
+
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
-        from evalkit.features.extract import Extractor, extract_image_set
+        from evalkit.features.extract import extract_image_set
         from evalkit.features.frechet import statistics
         from evalkit.features.images import ImageSet
         from evalkit.features.reference import is_stats_file, prepare_reference, reference_of, save_stats
         from evalkit.models.base import resolve_device
 
         metric = METRICS.get(self.metric)(**self.options(args))
-        mode = metric.options.get("mode", "pytorch-fid")
         key = metric.feature_key()
-        extractor = Extractor([mode], [metric.layer()], args.weights_file, resolve_device(args.device))
+        mode = key.split("/", 1)[1].split(":", 1)[0]
+        extractor = self.make_extractor(metric, args.weights_file, resolve_device(args.device))
         warnings = []
         if not extractor.weights.official:
             warnings.append(f"unofficial weights: {extractor.weights.path} has SHA-256 {extractor.weights.sha256[:16]}…, "
@@ -132,3 +144,15 @@ class ISCScorer(GenerationScorer):
 class PRCScorer(GenerationScorer):
     name = metric = "precision-recall"
     help = "improved precision and recall, k = 3 (torch-fidelity's prc numbers)"
+
+
+@SCORERS.register("fd-dinov2")
+class FDDinoV2Scorer(GenerationScorer):
+    name = metric = "fd-dinov2"
+    help = "FD-DINOv2 (dgm-eval's numbers): Fréchet distance of DINOv2 ViT-L/14 features"
+
+    @staticmethod
+    def make_extractor(metric: Any, weights_file: str | None, device: str) -> Any:
+        from evalkit.features.dinov2 import DinoV2Extractor
+
+        return DinoV2Extractor(metric.options["arch"], weights_file, device)
