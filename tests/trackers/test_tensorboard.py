@@ -1,12 +1,13 @@
 """What ``--log-to tensorboard`` wrote, read back through TensorBoard's own EventAccumulator."""
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pandas as pd
 import pytest
 
-pytest.importorskip("tensorboard")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="needs tensorboard")
 
 
 def _accumulator(folder):

@@ -2,6 +2,7 @@
 ``.wandb`` records decoded with W&B's protobuf messages, and the table file W&B wrote beside them)."""
 from __future__ import annotations
 
+import importlib.util
 import base64
 import hashlib
 import json
@@ -12,7 +13,7 @@ import pytest
 
 from tests.trackers.wandb_records import read_records
 
-pytest.importorskip("wandb")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("wandb") is None, reason="needs wandb")
 
 
 def _runs(out):
