@@ -4,9 +4,8 @@ TensorBoard's own event writer and summary protos (no TensorFlow, no torch).
 - scalars (Scalars tab), all at step 0: ``metrics/<key>``, ``metrics/<key>.ci_low|ci_high``, ``timing/...``,
   kept as float64 tensors so they read back equal to the record (TensorBoard's own summaries round to float32);
 - text (Text tab): ``signature/<metric>`` and the run's settings (``model/...``, ``timing/device``...), the record
-  as JSON (``record``)
-  and the per-sample predictions as a table (``predictions``, its first ``TABLE_ROWS`` rows: a Text tab of more
-  rows stops being readable);
+  as JSON (``record``) and the per-sample predictions as a table (``predictions``, its first ``TABLE_ROWS`` rows:
+  a Text tab of more rows stops being readable);
 - every prediction row as ``predictions.csv`` next to the event file.
 """
 from __future__ import annotations
