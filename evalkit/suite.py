@@ -230,14 +230,7 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
         if ev_name in seen:
             raise check.fail(f"{k}name", f"duplicate evaluation name {ev_name!r}")
         seen.add(ev_name)
-        task_name = part.get("task")
-        if not isinstance(task_name, str):
-            raise check.fail(f"{k}task", f"expected a task name (one of: {', '.join(TASKS.names())})")
-        if task_name not in TASKS:
-            try:
-                TASKS.get(task_name)
-            except KeyError as err:
-                raise check.fail(f"{k}task", str(err)) from None
+        task_name = _registered_name(check, part.get("task"), f"{k}task", TASKS)
         task = TASKS.get(task_name)
         dataset = _component(check, part.get("dataset"), f"{k}dataset", "loader", DATASETS,
                              default=task.default_loader, base=data_base)
@@ -301,6 +294,19 @@ def _check_metrics(check: _Checker, metrics: tuple[Component, ...], keypath: str
             owner[name] = metric.name
 
 
+def _registered_name(check: _Checker, name: Any, keypath: str, registry: Any) -> str:
+    """``name`` if ``registry`` knows it (importing its module on demand); else an error at ``keypath``
+    listing the names, or with the registry's "did you mean"."""
+    if not isinstance(name, str):
+        raise check.fail(keypath, f"expected a {registry.kind} name (one of: {', '.join(registry.names())})")
+    if name not in registry:
+        try:
+            registry.get(name)
+        except KeyError as err:
+            raise check.fail(keypath, str(err)) from None
+    return name
+
+
 def _component(check: _Checker, raw: Any, keypath: str, name_key: str, registry: Any, base: Path,
                default: str | None = None) -> Component:
     if isinstance(raw, str):
@@ -311,14 +317,7 @@ def _component(check: _Checker, raw: Any, keypath: str, name_key: str, registry:
     for key in options:
         if not isinstance(key, str):  # YAML reads `0:` or `null:` as a number or None
             raise check.fail(f"{keypath}.{key}", "option names must be strings")
-    name = options.pop(name_key, default)
-    if not isinstance(name, str):
-        raise check.fail(f"{keypath}.{name_key}", f"expected a {registry.kind} name (one of: {', '.join(registry.names())})")
-    if name not in registry:
-        try:
-            registry.get(name)
-        except KeyError as err:
-            raise check.fail(f"{keypath}.{name_key}", str(err)) from None
+    name = _registered_name(check, options.pop(name_key, default), f"{keypath}.{name_key}", registry)
     if registry.kind in ("model adapter", "dataset"):  # built as cls(**options): a missing argument is a TypeError
         missing = _missing_arguments(registry.get(name), options)
         if missing:
