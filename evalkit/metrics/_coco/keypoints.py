@@ -8,6 +8,7 @@ summation, divides by their count and matches as ``evaluateImg`` does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -45,9 +46,10 @@ def keypoint_rows(rows: list[Any], k: int, where: Any, file: Any) -> np.ndarray:
     if not rows:
         return np.zeros((0, 3 * k))
     try:
-        arr = np.array(rows, np.float64)
-        if arr.shape == (len(rows), 3 * k) and np.all(np.isfinite(arr)):
-            return arr.reshape(len(rows), 3 * k)
+        if set(map(len, rows)) == {3 * k}:  # then the flat read cannot shift values between records
+            arr = np.fromiter(chain.from_iterable(rows), np.float64, 3 * k * len(rows)).reshape(len(rows), 3 * k)
+            if np.all(np.isfinite(arr)):
+                return arr
     except (TypeError, ValueError):
         pass
     for i, row in enumerate(rows):
