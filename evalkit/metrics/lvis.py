@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 class LvisAP(CocoAP):
-    """LVIS AP/AR for one ``iou_type``; ground truth from ``gt=`` (an LVIS file or dict) or the dataset's ``coco_gt``."""
+    """LVIS AP/AR for one ``iou_type``; ground truth from ``gt=`` (an LVIS file or dict) or the dataset's
+    ``coco_gt``."""
 
     state = {**CocoAP.state, "category_frequency": Shared()}
     keys = acc.LVIS_STAT_KEYS

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class BatchResult:
-    """Sufficient statistics of a batch: the top-100 detections per (image, category) and GT counts."""
+    """Sufficient statistics of a batch: the top detections per (image, category) (100; keypoints 20) and GT counts."""
 
     sample: np.ndarray  # batch-local sample index of each kept detection
     category: np.ndarray
@@ -79,8 +79,8 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
             kp.ground_truth[ga], gt.boxes[ga].reshape(-1, 4), gt.area[ga], g_ignore, g_crowd, gt.id_nonzero[ga],
             kp.variances, acc.IOU_THRESHOLDS, ranges, work=work)
     else:
-        match, ignore, npig_groups = _evaluate_regions(gt, dets, kept, dkey, gkey, ga, bounds, d_flag, g_ignore, g_crowd,
-                                                       iou_type, ranges, work)
+        match, ignore, npig_groups = _evaluate_regions(gt, dets, kept, dkey, gkey, ga, bounds, d_flag, g_ignore,
+                                                       g_crowd, iou_type, ranges, work)
     npig = np.zeros((len(images), K, A), np.int32)
     npig[groups // K, groups % K] = npig_groups
     return BatchResult(det_sample[kept], dets.category[kept], dets.score[kept], rank.astype(np.int16),

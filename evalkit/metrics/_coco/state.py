@@ -8,7 +8,8 @@ from evalkit.metrics._coco.accumulate import accumulate
 
 
 class CocoTables:
-    """Samples are images; each holds its top-100 detections per category with match bits, and GT counts."""
+    """Samples are images; each holds its top detections per category (100; keypoints 20) with match bits,
+    and GT counts."""
 
     def __init__(self, category_ids: np.ndarray, image_ids: np.ndarray, npig: np.ndarray,
                  detections: dict[str, np.ndarray], params: acc.Params = acc.DETECTION):
