@@ -140,3 +140,23 @@ def test_quickstart_digits_model_reproduces_its_error_exactly(quickstart_records
     assert record["metrics"]["top1_error"] == expected and record["dataset"]["num_evaluated"] == 899
     assert record["model"]["random_weights"] is False and record["model"]["weights_sha256"] == weights_sha
     assert record["dataset"]["fingerprint"] in sources and "year" not in record["model"]
+
+
+def test_quickstart_numbers_equal_the_committed_measured_tables(quickstart_records):
+    """results/measured/*.csv (scripts/update_results_tables.py) holds the numbers `make demo` prints, bit for bit."""
+    import csv
+
+    measured = {}
+    for path in (REPO / "results" / "measured").glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as rows:
+            measured.update({(r["evaluation"], r["model"], r["metric"]): r for r in csv.DictReader(rows)})
+    compared = 0
+    for record in quickstart_records:
+        for name, keys in record["metric_keys"].items():
+            for key in keys:
+                row = measured.get((record["suite"]["evaluation"], record["model"]["name"], key))
+                if row is not None:
+                    assert row["value"] == repr(record["metrics"][key]), (row, record["metrics"][key])
+                    assert row["signature"] == record["signatures"][name]["text"], row
+                    compared += 1
+    assert compared >= 50
