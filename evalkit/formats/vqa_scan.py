@@ -488,7 +488,7 @@ def scan(data: bytes, kind: int) -> Scan | None:
         return None
     buf = np.frombuffer(data, dtype=np.uint8)
     size = 1 << 18  # string table slots: a small table stays in cache; VQA v2 has ~66k distinct answers
-    while size <= 4 * len(data):
+    while True:
         counts = np.zeros(5, dtype=np.int64)  # records, answers, distinct answers, distinct types, table full
         # room for every record and answer: ``{"question_id":0}`` and ``{"answer":"","answer_id":0}`` are the
         # shortest, and untouched pages of np.empty cost nothing
@@ -499,11 +499,9 @@ def scan(data: bytes, kind: int) -> Scan | None:
               np.empty((size // 2, 3), dtype=np.int64))
         if _scan(buf, kind, st):
             break
-        if not counts[4]:
+        if not counts[4] or size > 4 * len(data):  # each distinct string takes 2 bytes or more: never here
             return None
         size *= 8
-    else:
-        return None
     records, answers = st[0][: counts[0]], st[1][: counts[1]]
     strings, answer_codes = _decode(data, st[5][: counts[2]])
     types, type_codes = _decode(data, st[7][: counts[3]])
