@@ -71,24 +71,18 @@ class Word2VecVectors(VectorsAdapter):
         return super().read()
 
 
-@MODELS.register("glove")
-class GloveVectors(VectorsAdapter):
-    name = "glove"
-    default_format = "glove"
+def _one_format_adapter(class_name: str, file_format: str, doc: str) -> type[VectorsAdapter]:
+    """The adapter named after the one file format it reads."""
+    adapter = type(class_name, (VectorsAdapter,),
+                   {"__doc__": doc, "__module__": __name__, "name": file_format, "default_format": file_format})
+    return MODELS.register(file_format)(adapter)
 
 
-@MODELS.register("fasttext")
-class FastTextVectors(VectorsAdapter):
-    name = "fasttext"
-    default_format = "fasttext"
-
-
-@MODELS.register("keyedvectors")
-class KeyedVectorsFile(VectorsAdapter):
-    """A gensim ``KeyedVectors.save`` file. It is a pickle: loading needs ``allow_pickle: true``."""
-
-    name = "keyedvectors"
-    default_format = "keyedvectors"
+GloveVectors = _one_format_adapter("GloveVectors", "glove", "GloVe text vectors: ``word v1 v2 …`` lines, no header.")
+FastTextVectors = _one_format_adapter("FastTextVectors", "fasttext",
+                                      "fastText ``.vec`` text vectors (a word2vec text header).")
+KeyedVectorsFile = _one_format_adapter("KeyedVectorsFile", "keyedvectors", "A gensim ``KeyedVectors.save`` file. "
+                                       "It is a pickle: loading needs ``allow_pickle: true``.")
 
 
 @MODELS.register("hf-embeddings")
