@@ -81,9 +81,20 @@ class ImageNetSketch(_ClassFolders):
 
 
 class _Subset(_ClassFolders):
-    """ImageNet-A / -R: wnid folders of a 200-class subset, which the metrics learn from ``dataset_meta``."""
+    """ImageNet-A / -R: wnid folders of a 200-class subset (named as the loader), which metrics learn from
+    ``dataset_meta``."""
 
-    subset: ClassVar[str]
+    @property
+    def subset(self) -> str:
+        return self.name
+
+    @property
+    def benchmark(self) -> str:  # type: ignore[override]
+        return f"ImageNet-{self.name[-1].upper()}"
+
+    @property
+    def expected(self) -> str:  # type: ignore[override]
+        return f"one folder per wnid of the 200 {self.benchmark} classes ({self.name}/n01498041/...)"
 
     def class_index(self, folder: Path) -> int:
         if folder.name not in subset_wnids(self.subset):
@@ -99,9 +110,6 @@ class ImageNetA(_Subset):
     """ImageNet-A: 7,500 natural adversarial examples of 200 classes."""
 
     name = "imagenet-a"
-    benchmark = "ImageNet-A"
-    subset = "imagenet-a"
-    expected = "one folder per wnid of the 200 ImageNet-A classes (imagenet-a/n01498041/...)"
 
 
 @DATASETS.register("imagenet-r")
@@ -109,6 +117,3 @@ class ImageNetR(_Subset):
     """ImageNet-R: 30,000 renditions (art, cartoons, sculptures...) of 200 classes."""
 
     name = "imagenet-r"
-    benchmark = "ImageNet-R"
-    subset = "imagenet-r"
-    expected = "one folder per wnid of the 200 ImageNet-R classes (imagenet-r/n01443537/...)"

@@ -17,7 +17,7 @@ from evalkit.errors import InputError
 from evalkit.formats.imagenet import read_real_labels, real_file_name, real_labels_path
 from evalkit.metrics.base import Metric, Signature
 from evalkit.metrics.state import Column, Shared
-from evalkit.metrics.topk import topk_predictions
+from evalkit.metrics.topk import pad_top5, topk_predictions
 from evalkit.registry import METRICS
 
 VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.(JPEG|jpeg|jpg|JPG|png)$")
@@ -71,11 +71,9 @@ class RealTopK(Metric):
         sets, digest = self._labels()
         real = [list(sets[self._position(str(sample_id), len(sets))]) for sample_id in ids]
         self._state.set_shared("labels_sha256", digest)
-        padded = np.full((len(top), 5), -1, dtype=np.int64)
-        padded[:, : top.shape[1]] = top[:, :5]
         hits = np.array([[p in labels for p in row] for row, labels in zip(top.tolist(), real)], dtype=bool)
         hits = hits.reshape(len(top), top.shape[1])
-        self.add(ids, top5=padded, real=real, rated=np.array([bool(r) for r in real], dtype=bool),
+        self.add(ids, top5=pad_top5(top), real=real, rated=np.array([bool(r) for r in real], dtype=bool),
                  correct1=hits[:, :1].any(axis=1), correct5=hits[:, :5].any(axis=1))
 
     def _position(self, sample_id: str, count: int) -> int:

@@ -25,6 +25,13 @@ def topk_predictions(logits: Any, k: int = 5) -> np.ndarray:
     return tensor.topk(k, dim=1, largest=True, sorted=True).indices.cpu().numpy()
 
 
+def pad_top5(top: np.ndarray) -> np.ndarray:
+    """The top-k rows as a fixed (n, 5) state column: -1 where there are fewer than 5 classes."""
+    padded = np.full((len(top), 5), -1, dtype=np.int64)
+    padded[:, : top.shape[1]] = top[:, :5]
+    return padded
+
+
 @METRICS.register("topk")
 class TopKError(SampleMeanMetric):
     """Top-1 and top-5 error (percent). State: each sample's top-5 classes and its label.
@@ -110,9 +117,7 @@ class TopKError(SampleMeanMetric):
         hits = top == labels[:, None]
         correct1 = hits[:, :1].any(axis=1)
         correct5 = hits[:, :5].any(axis=1)
-        padded = np.full((len(top), 5), -1, dtype=np.int64)
-        padded[:, : top.shape[1]] = top[:, :5]
-        self.add(ids, label=labels, top5=padded, correct1=correct1, correct5=correct5)
+        self.add(ids, label=labels, top5=pad_top5(top), correct1=correct1, correct5=correct5)
 
     def extras(self) -> dict[str, Any]:
         labels, correct1 = self.column("label"), self.column("correct1")

@@ -131,7 +131,7 @@ def test_sketch_rejects_a_folder_that_is_not_a_wnid(tmp_path):
 @pytest.mark.parametrize("loader_class, letter", [(ImageNetA, "a"), (ImageNetR, "r")])
 def test_subset_indices_are_timms_valid_labels(loader_class, letter):
     indices = [int(x) for x in (TIMM_INFO / f"imagenet_{letter}_indices.txt").read_text().split()]
-    assert list(class_subset(loader_class.subset)) == indices and len(indices) == 200
+    assert list(class_subset(loader_class.name)) == indices and len(indices) == 200
 
 
 @pytest.mark.parametrize("loader_class, letter", [(ImageNetA, "a"), (ImageNetR, "r")])
