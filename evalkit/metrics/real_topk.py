@@ -17,7 +17,7 @@ from evalkit.errors import InputError
 from evalkit.formats.imagenet import read_real_labels, real_file_name, real_labels_path
 from evalkit.metrics.base import Metric, Signature
 from evalkit.metrics.state import Column, Shared
-from evalkit.metrics.topk import pad_top5, topk_predictions
+from evalkit.metrics.topk import TopKError, pad_top5, topk_predictions
 from evalkit.registry import METRICS
 
 VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.(JPEG|jpeg|jpg|JPG|png)$")
@@ -36,11 +36,9 @@ class RealTopK(Metric):
     key_prefix = "real."
     state = {"top5": Column("int64"), "real": Column(), "rated": Column("bool"), "correct1": Column("bool"),
              "correct5": Column("bool"), "labels_sha256": Shared()}
-    keys = ("top1_error", "top5_error", "top1_accuracy", "top5_accuracy")
-    main_key = "top1_error"
-    higher_is_better = False
+    keys, main_key, higher_is_better, reference = (TopKError.keys, TopKError.main_key, TopKError.higher_is_better,
+                                                   TopKError.reference)  # the numbers timm reports, on other labels
     neutral_options = {"real_labels": None}
-    reference = "timm"
 
     def signature(self) -> Signature:
         plain = super().signature()
