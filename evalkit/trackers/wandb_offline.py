@@ -45,5 +45,9 @@ class WandbTracker:
             live.finish()
 
     def close(self) -> str:
+        import wandb
+
+        if wandb.run is None:  # no run of the caller's own is open: stop W&B's service, so every run file is closed
+            wandb.teardown()
         return (f"wandb: {len(self.runs)} offline run(s) in {self.dir / 'wandb'} (upload later with: "
                 f"wandb sync {self.dir / 'wandb'}/offline-run-*)")
