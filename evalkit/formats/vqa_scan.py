@@ -240,6 +240,17 @@ def _hash(buf, start, end):
 
 
 @njit(cache=True, nogil=True)
+def _same(buf, s, e, start, stop):
+    """Whether ``buf[s:e]`` and ``buf[start:stop]`` hold the same bytes."""
+    if e - s != stop - start:
+        return False
+    for j in range(e - s):
+        if buf[s + j] != buf[start + j]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _intern(buf, i, slots, spans, counts, table):
     """``buf[i]`` opens a string: (index after it or -1, its code among the distinct raw strings of ``table``,
     numbered in order of first appearance); ``slots`` is the open-addressing index into ``spans``."""
@@ -253,12 +264,8 @@ def _intern(buf, i, slots, spans, counts, table):
     while slots[k] >= 0:
         u = slots[k]
         s, e = spans[u, 0], spans[u, 1]
-        if np.uint64(spans[u, 2]) == h and e - s == stop - start:
-            j = 0
-            while j < e - s and buf[s + j] == buf[start + j]:
-                j += 1
-            if j == e - s:
-                return end, np.int64(u)
+        if np.uint64(spans[u, 2]) == h and _same(buf, s, e, start, stop):
+            return end, np.int64(u)
         k = (k + 1) & mask
     u = counts[2 + table]
     if 2 * u >= len(slots):  # full: scan again with a bigger table
@@ -279,6 +286,8 @@ def _answers(buf, i, st):
     if i >= n or buf[i] != 91 or _ws(buf, i + 1) >= n or buf[_ws(buf, i + 1)] == 93:
         return _FAIL
     first = counts[1]
+    recent = st[8]  # this record's distinct answers (start, stop, code): most repeat, and are still in cache
+    m = 0
     i += 1
     done = False
     while not done:
@@ -296,7 +305,22 @@ def _answers(buf, i, st):
                 if have & 1 or i >= n or buf[i] != 34:
                     return _FAIL
                 have |= 1
-                i, code = _intern(buf, i, st[4], st[5], counts, 0)
+                end = _string(buf, i)[0]
+                if end < 0:
+                    return _FAIL
+                code = -1
+                for r in range(m):
+                    if _same(buf, recent[r, 0], recent[r, 1], i + 1, end - 1):
+                        code = recent[r, 2]
+                        break
+                if code < 0:
+                    j, code = _intern(buf, i, st[4], st[5], counts, 0)
+                    if j < 0:
+                        return _FAIL
+                    if m < len(recent):
+                        recent[m, 0], recent[m, 1], recent[m, 2] = i + 1, end - 1, code
+                        m += 1
+                i = end
             elif _is(buf, ks, ke, _ANSWER_ID):
                 if have & 2:
                     return _FAIL
@@ -484,7 +508,7 @@ def _decode(data: bytes, spans: np.ndarray) -> tuple[list[str], np.ndarray]:
 def scan(data: bytes, kind: int) -> Scan | None:
     """The records of a VQA annotations/questions/results file's bytes, or None where the fast path does not
     apply (no numba, non-ASCII bytes, or anything unusual: see the module docstring)."""
-    if not HAVE_NUMBA or not data.isascii():
+    if not HAVE_NUMBA:  # (the scan itself gives up at the first byte over 127)
         return None
     buf = np.frombuffer(data, dtype=np.uint8)
     size = 1 << 18  # string table slots: a small table stays in cache; VQA v2 has ~66k distinct answers
@@ -496,7 +520,7 @@ def scan(data: bytes, kind: int) -> Scan | None:
               np.empty((len(data) // 27 + 1 if kind == ANNOTATIONS else 0, 2), dtype=np.int64), counts,
               np.empty(_MAX_DEPTH, dtype=np.uint8), np.full(size, -1, dtype=np.int32),
               np.empty((size // 2, 3), dtype=np.int64), np.full(size, -1, dtype=np.int32),
-              np.empty((size // 2, 3), dtype=np.int64))
+              np.empty((size // 2, 3), dtype=np.int64), np.empty((64, 3), dtype=np.int64))
         if _scan(buf, kind, st):
             break
         if not counts[4] or size > 4 * len(data):  # each distinct string takes 2 bytes or more: never here
