@@ -254,3 +254,22 @@ def test_real_needs_val_file_names(tmp_path):
         metric.update(np.zeros((1, 1000), np.float32), [0], ["n01440764/img_0.JPEG"])
     with pytest.raises(InputError, match="ILSVRC2012_val_00000003.JPEG"):
         metric.update(np.zeros((1, 1000), np.float32), [0], ["ILSVRC2012_val_00000003.JPEG"])
+
+
+# --- full folder sets: validate.py exactly as run on the published data, no class map ------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("letter", ["v2", "a"])
+def test_full_layout_matches_plain_validate_py(tmp_path, letter):
+    """timm's ImageFolder indexes the folders it finds in natural-sort order: with every class present that is
+    the class index (V2) or the position in the subset that --valid-labels expects (A)."""
+    if letter == "v2":
+        folders, loader_class, valid_labels, options = [str(i) for i in range(1000)], ImageNetV2, None, {}
+    else:
+        folders = (TIMM_INFO / "imagenet_a_synsets.txt").read_text().split()
+        loader_class, valid_labels, options = ImageNetA, TIMM_INFO / "imagenet_a_indices.txt", {"class_subset": "imagenet-a"}
+    root = tmp_path / letter
+    for f, folder in enumerate(folders):
+        write_image(root / folder / "0.jpeg", seed=f, size=8)
+    loader = loader_class(root)
+    logits = tiny_logits(loader)
+    assert_same_as_timm(evalkit_metric(loader, logits, **options), timm_validate(root, logits, "", valid_labels))
