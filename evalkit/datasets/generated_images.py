@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from evalkit.datasets.base import DatasetLoader, _Skipped
+from evalkit.datasets.base import DatasetLoader, _Skipped, shard_range
 from evalkit.errors import InputError
 from evalkit.registry import DATASETS
 
@@ -29,13 +29,16 @@ class _WithReference(DatasetLoader):
         self.reference_pointers: dict[str, Any] = {}
 
     def prepare_reference(self, extractor: Any, batch_size: int = 50, workers: int = 0) -> None:
-        """Compute (or find cached) reference features for every key of ``extractor``."""
+        """Compute (or find cached) reference features for every key of ``extractor``; in a process group
+        the ranks share the work with the runs' split (:func:`shard_range`)."""
+        from evalkit import distributed
         from evalkit.features.reference import prepare_reference
 
         if self.reference is None:
             return
+        ctx = distributed.context(str(getattr(extractor, "device", "cpu")))
         self.reference_pointers = prepare_reference(self.reference, extractor, None, self.cache_dir, batch_size, workers,
-                                                    self.skip_corrupt)
+                                                    self.skip_corrupt, ctx=ctx, split=shard_range)
 
     def dataset_meta(self) -> dict[str, Any]:
         return {"reference": self.reference_pointers or None}

@@ -153,3 +153,10 @@ def extract_image_set(images: ImageSet, extractor: Extractor, batch_size: int = 
             bar.update(len(kept) + len(dropped))
     features = {key: np.concatenate(parts) if parts else np.zeros((0, 0), np.float32) for key, parts in chunks.items()}
     return Extracted(ids, features, skipped)
+
+
+def join_extracted(parts: Sequence[Extracted]) -> Extracted:
+    """The parts of contiguous shards joined in shard order: what one pass over every image gives."""
+    keys = {key for part in parts for key, values in part.features.items() if len(values)}
+    features = {key: np.concatenate([p.features[key] for p in parts if len(p.features.get(key, ()))]) for key in keys}
+    return Extracted([i for p in parts for i in p.ids], features, [s for p in parts for s in p.skipped])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -80,8 +80,14 @@ def reference_pointer(path: Path, kind: str, extractor: str | None, key: str, co
 
 def prepare_reference(source: str | Path, extractor: Any, keys: Sequence[str] | None = None,
                       cache_dir: str | Path | None = None, batch_size: int = 50, workers: int = 0,
-                      skip_corrupt: bool = False, progress: bool = False) -> dict[str, dict[str, Any]]:
-    """``{feature key: pointer}`` for a reference set, computing and caching missing features once."""
+                      skip_corrupt: bool = False, progress: bool = False, ctx: Any = None,
+                      split: Callable[[int, int, int], Sequence[int]] | None = None) -> dict[str, dict[str, Any]]:
+    """``{feature key: pointer}`` for a reference set, computing and caching missing features once.
+
+    In a process group (``ctx``, a :class:`evalkit.distributed.DistContext`) each rank extracts its part
+    ``split(n, rank, world)`` of the images (the runs' contiguous split), rank 0 joins the parts in rank order
+    (the listing order: the features a single process computes) and writes the cache; the others wait for it.
+    """
     from evalkit.features.extract import extract_image_set
     from evalkit.features.images import ImageSet
 
@@ -102,8 +108,7 @@ def prepare_reference(source: str | Path, extractor: Any, keys: Sequence[str] | 
     fingerprint = images.fingerprint()
     files = {k: _features_file(root, fingerprint, extractor.signature(mode_of[k]), k) for k in keys}
     missing = [k for k, f in files.items() if not f.is_file()]
-    if missing:
-        extracted = extract_image_set(images, extractor, batch_size, workers, skip_corrupt, progress=progress)
+    def write(extracted: Any) -> None:
         root.mkdir(parents=True, exist_ok=True)
         for key in missing:
             tmp = files[key].with_name(files[key].name + ".tmp.npz")
@@ -111,6 +116,17 @@ def prepare_reference(source: str | Path, extractor: Any, keys: Sequence[str] | 
                      feature_key=np.array(key), source=np.array(str(images.path.resolve())),
                      skipped=np.array(len(extracted.skipped)))
             os.replace(tmp, files[key])
+
+    if missing and ctx is None:
+        write(extract_image_set(images, extractor, batch_size, workers, skip_corrupt, progress=progress))
+    elif missing:
+        from evalkit import distributed
+        from evalkit.features.extract import join_extracted
+
+        mine = split(len(images), ctx.rank, ctx.world_size) if split is not None else range(len(images))
+        parts = distributed.gather_to_main(
+            ctx, lambda: extract_image_set(images, extractor, batch_size, workers, skip_corrupt, mine, progress))
+        distributed.share_from_main(ctx, lambda: write(join_extracted(parts)))
     out = {}
     for key, path in files.items():
         features = load_reference_arrays(path)["features"]

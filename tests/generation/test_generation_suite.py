@@ -28,3 +28,35 @@ runtime: {{device: cpu, batch_size: 8}}
     assert record["metrics"]["FID"] == pytest.approx(expected, rel=1e-6)
     assert record["model"]["random_weights"] is True and record["model"]["unofficial_weights"] is True
     assert "fid-inception|weights:sha256:" in json.dumps(record["signatures"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_reference_features_shard_across_two_gloo_ranks(gen_data, tmp_path):
+    """Under torchrun each rank extracts half of the reference images; the cached features (joined on rank 0)
+    and the FID equal one process's exactly."""
+    import numpy as np
+
+    from tests.test_distributed import run_distributed
+
+    suite = tmp_path / "gen.yaml"
+    suite.write_text(f"""
+name: gen-dist
+task: generation
+dataset: {{loader: generated-images, root: {gen_data['fake']}, reference_path: {gen_data['real']}}}
+models:
+  - {{adapter: fid-inception, label: tiny-gan, weights_file: {gen_data['weights']}, layers: ["64"],
+      reference_batch_size: 4}}
+metrics: [{{name: fid, dims: 64, sqrt: sqrtm}}]
+runtime: {{device: cpu, batch_size: 4}}
+""")
+    single = run_distributed(1, suite, tmp_path / "one", "--no-progress", "--set",  # one thread per process, as below
+                             f"dataset.cache_dir={tmp_path / 'cache1'}")["gen-dist"]
+    records = run_distributed(2, suite, tmp_path / "two", "--no-progress", "--set",
+                              f"dataset.cache_dir={tmp_path / 'cache2'}")
+    (one,), (two,) = sorted((tmp_path / "cache1").glob("*.npz")), sorted((tmp_path / "cache2").glob("*.npz"))
+    assert one.name == two.name  # same file list, extractor and key
+    with np.load(one) as a, np.load(two) as b:
+        assert a["features"].shape == (24, 64)
+        np.testing.assert_array_equal(a["features"], b["features"])
+    assert records["gen-dist"]["metrics"]["FID"] == single["metrics"]["FID"]
