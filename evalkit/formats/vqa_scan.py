@@ -11,6 +11,7 @@ so errors and the rare unusual file are exactly the orjson reader's.
 """
 from __future__ import annotations
 
+import mmap
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import count
@@ -494,7 +495,7 @@ class Scan:
     types: list[str]
 
 
-def _decode(data: bytes, spans: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _decode(data: bytes | mmap.mmap, spans: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The distinct strings of raw ``spans`` (escapes decoded by orjson itself, in one call) and each span's code
     among them: two raw spellings of one string (``a``, ``\\u0061``) share a code, first appearance first."""
     import orjson
@@ -505,7 +506,7 @@ def _decode(data: bytes, spans: np.ndarray) -> tuple[list[str], np.ndarray]:
     return list(index), codes
 
 
-def scan(data: bytes, kind: int) -> Scan | None:
+def scan(data: bytes | mmap.mmap, kind: int) -> Scan | None:
     """The records of a VQA annotations/questions/results file's bytes, or None where the fast path does not
     apply (no numba, non-ASCII bytes, or anything unusual: see the module docstring)."""
     if not HAVE_NUMBA:  # (the scan itself gives up at the first byte over 127)
