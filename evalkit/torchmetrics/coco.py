@@ -41,18 +41,21 @@ def xywh_boxes(boxes: torch.Tensor, box_format: str) -> list[list[float]]:
     return boxes.cpu().tolist()
 
 
-def mask_rles(masks: torch.Tensor) -> list[dict[str, Any]]:
-    """Compressed COCO RLEs of (N, H, W) binary masks (pycocotools' encoder, as ``MeanAveragePrecision``)."""
+def mask_rles(masks: torch.Tensor) -> tuple[list[dict[str, Any]], list[int]]:
+    """Compressed COCO RLEs of (N, H, W) masks, nonzero = object (pycocotools' encoder, as
+    ``MeanAveragePrecision``), and their pixel counts. numpy, not torch: on a busy machine a torch op's
+    thread pool costs more than the work."""
     from pycocotools import mask as mask_utils
 
-    masks = masks.detach().cpu() != 0
-    if masks.ndim != 3:
-        raise InputError(f"masks must be (N, H, W), got shape {tuple(masks.shape)}", field="masks")
-    size = [int(masks.shape[1]), int(masks.shape[2])]
-    if not len(masks):
-        return []
-    encoded = mask_utils.encode(np.asfortranarray(masks.numpy().astype(np.uint8).transpose(1, 2, 0)))
-    return [{"size": size, "counts": e["counts"].decode("ascii")} for e in encoded]
+    array = masks.detach().cpu().numpy() != 0
+    if array.ndim != 3:
+        raise InputError(f"masks must be (N, H, W), got shape {tuple(array.shape)}", field="masks")
+    if not len(array):
+        return [], []
+    size = [int(array.shape[1]), int(array.shape[2])]
+    encoded = mask_utils.encode(np.asfortranarray(array.transpose(1, 2, 0), dtype=np.uint8))
+    return [{"size": size, "counts": e["counts"].decode("ascii")} for e in encoded], \
+        np.count_nonzero(array, axis=(1, 2)).tolist()
 
 
 class CocoAP(TorchMetric):
@@ -131,20 +134,20 @@ class CocoAP(TorchMetric):
             height, width = (int(gt["masks"].shape[-2]), int(gt["masks"].shape[-1])) if segm else (1, 1)
             images.append({"id": b, "height": height, "width": width})
             gt_labels = gt["labels"].reshape(-1).tolist()
-            shapes = mask_rles(gt["masks"]) if segm else xywh_boxes(gt["boxes"], self.box_format)
+            shapes, pixels = mask_rles(gt["masks"]) if segm else (xywh_boxes(gt["boxes"], self.box_format), None)
             crowd = gt.get("iscrowd", torch.zeros(len(gt_labels))).reshape(-1).tolist()
             area = gt.get("area", torch.zeros(len(gt_labels))).reshape(-1).tolist()
             for k, label in enumerate(gt_labels):
                 ann = {"id": len(annotations) + 1, "image_id": b, "category_id": int(label), "iscrowd": int(crowd[k])}
                 if segm:
                     ann["segmentation"] = shapes[k]
-                    ann["area"] = area[k] if area[k] > 0 else float(gt["masks"][k].count_nonzero())
+                    ann["area"] = area[k] if area[k] > 0 else float(pixels[k])
                 else:
                     ann["bbox"] = shapes[k]
                     ann["area"] = area[k] if area[k] > 0 else shapes[k][2] * shapes[k][3]
                 annotations.append(ann)
             pred_labels = pred["labels"].reshape(-1).tolist()
-            shapes = mask_rles(pred["masks"]) if segm else xywh_boxes(pred["boxes"], self.box_format)
+            shapes = mask_rles(pred["masks"])[0] if segm else xywh_boxes(pred["boxes"], self.box_format)
             for label, score, shape in zip(pred_labels, pred["scores"].reshape(-1).tolist(), shapes):
                 results.append({"image_id": b, "category_id": int(label), "score": score,
                                 ("segmentation" if segm else "bbox"): shape})

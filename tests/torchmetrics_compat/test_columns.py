@@ -127,3 +127,12 @@ def test_empty_metric_gives_evalkits_nan_and_mixed_ids_are_an_error():
         metric.compute()
     with pytest.raises(ValueError, match="ids"):
         metric.update(hyps, refs, ids=[0])
+
+
+def test_forward_gives_the_batch_and_accumulates():
+    logits, labels = torch.randn(60, 9, generator=torch.Generator().manual_seed(1)), torch.arange(60) % 9
+    metric = TopKError()
+    first = floats(metric(logits[:25], labels[:25]))
+    assert first == topk_error(logits[:25], labels[:25])
+    metric(logits[25:], labels[25:])
+    assert floats(metric.compute()) == topk_error(logits, labels)
