@@ -71,4 +71,5 @@ HELP = {
     "lvis-bbox": "LVIS box AP/AR (lvis-api's LVISEval results: federated, 300 detections per image, APr/APc/APf)",
 }
 for _name, _help in HELP.items():
-    SCORERS.register(_name)(type(f"Scorer_{_name}", (_CocoScorer,), {"name": _name, "help": _help, "__doc__": _help}))
+    SCORERS.register(_name)(type(f"Scorer_{_name}", (_CocoScorer,),
+                                 {"name": _name, "help": _help, "__doc__": _help, "__module__": __name__}))
