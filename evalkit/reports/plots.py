@@ -205,7 +205,7 @@ def _plain_log_ticks(ax) -> None:
     label = (max(len(_plain(v)) for v in (low, high)) + 2) * size * 0.65  # widest label plus a gap, in points
     width = ax.get_position().width * ax.figure.get_figwidth() * 72
     per_decade = width / max(np.log10(high / low), 1e-9)
-    # the narrowest gap between labelled neighbours, in decades: 9 → 10 among 2…9; 1 → 2 and 5 → 10 among 2 and 5
+    # the narrowest gap between labelled neighbours, in decades: 9 → 10 among 2…9, 1 → 2 among 2 and 5
     subs = next((s for s, gap in (((2, 3, 4, 5, 6, 7, 8, 9), np.log10(10 / 9)), ((2, 5), np.log10(2)))
                  if gap * per_decade >= label), ())
     decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
