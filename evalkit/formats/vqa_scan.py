@@ -30,7 +30,7 @@ _MAX_DEPTH = 512
 _FAIL = -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _ws(buf, i):
     n = len(buf)
     while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
@@ -38,7 +38,7 @@ def _ws(buf, i):
     return i
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _hex(c):
     if 48 <= c <= 57:
         return c - 48
@@ -49,7 +49,7 @@ def _hex(c):
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _string(buf, i):
     """``buf[i]`` is a quote: (index after the closing quote or -1, whether the string holds an escape)."""
     n = len(buf)
@@ -87,7 +87,7 @@ def _string(buf, i):
     return _FAIL, escaped
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _number(buf, i):
     """(end or -1, value, whether it is an integer) of the JSON number at ``i``; integers of at most 18
     digits and exponents of at most 2 digits only, so every value is exact (ints) or finite (floats)."""
@@ -132,7 +132,7 @@ def _number(buf, i):
     return i, -value if negative else value, integer
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _literal(buf, i):
     """End of ``true``/``false``/``null`` at ``i`` (-1: none), and whether it is ``null``."""
     n = len(buf)
@@ -146,7 +146,7 @@ def _literal(buf, i):
     return _FAIL, False
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _key(buf, i):
     """The object key at ``i`` (after whitespace): (index after its colon or -1, key start, key end, escaped)."""
     i = _ws(buf, i)
@@ -161,7 +161,7 @@ def _key(buf, i):
     return j + 1, i + 1, end - 1, escaped
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _is(buf, start, end, word):
     if end - start != len(word):
         return False
@@ -221,7 +221,7 @@ def _skip(buf, i, stack):
             i += 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _next(buf, i, close):
     """After a member or element: (index of the next one or -1, whether ``close`` ended the container)."""
     i = _ws(buf, i)
@@ -232,7 +232,7 @@ def _next(buf, i, close):
     return _FAIL, False
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _hash(buf, start, end):
     h = np.uint64(14695981039346656037)
     for k in range(start, end):
@@ -350,7 +350,7 @@ def _answers(buf, i, st):
     return i
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _integer(buf, i):
     """(end or -1, value) of the JSON integer at ``i``."""
     if i >= len(buf) or not (buf[i] == 45 or 48 <= buf[i] <= 57):
