@@ -103,7 +103,7 @@ class DinoV2Extractor:
 
     def signature(self, mode: str = MODE) -> str:
         flag = "" if self.weights.official else "(unofficial)"
-        return f"dinov2-{self.arch}|weights:sha256:{self.weights.sha256[:16]}{flag}|preprocess:{MODE}"
+        return f"dinov2-{self.arch}|weights:{self.weights.tag}{flag}|preprocess:{MODE}"
 
     def keys(self) -> list[str]:
         return [feature_key(self.name, MODE, self.arch)]

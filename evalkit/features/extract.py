@@ -11,7 +11,7 @@ from evalkit.errors import InputError
 from evalkit.features import feature_key
 from evalkit.features.images import ImageSet
 from evalkit.features.preprocess import Preprocess, decode_rgb
-from evalkit.features.weights import ResolvedWeights, resolve_weights
+from evalkit.features.weights import ResolvedWeights, random_weights, resolve_weights
 
 
 class Extractor:
@@ -20,10 +20,11 @@ class Extractor:
     name = "inception"
 
     def __init__(self, modes: Sequence[str] = ("pytorch-fid",), layers: Sequence[str] = ("2048",),
-                 weights_file: str | None = None, device: str = "cpu"):
+                 weights_file: str | None = None, device: str = "cpu", random_seed: int | None = None):
         self.modes = tuple(dict.fromkeys(modes))
         self.layers = tuple(dict.fromkeys(layers))
-        self.weights: ResolvedWeights = resolve_weights("fid-inception", weights_file)
+        self.weights: ResolvedWeights = (random_weights(random_seed) if random_seed is not None
+                                         else resolve_weights("fid-inception", weights_file))
         self.device = device
         self._network: Any = None
 
@@ -34,7 +35,7 @@ class Extractor:
     def signature(self, mode: str) -> str:
         """What determines the features of ``mode``: the network, its weights and the preprocessing."""
         flag = "" if self.weights.official else "(unofficial)"
-        return f"fid-inception|weights:sha256:{self.weights.sha256[:16]}{flag}|preprocess:{mode}"
+        return f"fid-inception|weights:{self.weights.tag}{flag}|preprocess:{mode}"
 
     def keys(self) -> list[str]:
         return [feature_key(self.name, mode, layer) for mode in self.modes for layer in self.layers]
@@ -51,7 +52,18 @@ class Extractor:
             from evalkit.features.inception import build_fid_inception
             from evalkit.features.weights import load_state_dict
 
-            self._network = build_fid_inception(load_state_dict(self.weights)).to(self.device)
+            if self.weights.random_seed is not None:
+                import torch
+
+                with torch.random.fork_rng(devices=[]):  # He-initialised convolutions keep activations at scale
+                    torch.manual_seed(self.weights.random_seed)
+                    network = build_fid_inception()
+                    for module in network.modules():
+                        if isinstance(module, torch.nn.Conv2d):
+                            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                    self._network = network.to(self.device)
+            else:
+                self._network = build_fid_inception(load_state_dict(self.weights)).to(self.device)
         return self._network
 
     def preprocess(self) -> Preprocess:

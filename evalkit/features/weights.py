@@ -49,10 +49,26 @@ class ResolvedWeights:
     explicit: bool
     #: whether ``official`` was checked against a published hash (else it rests on the file name)
     hash_checked: bool = True
+    #: seeded random weights (no file): demonstrations and tests only, always flagged
+    random_seed: int | None = None
+
+    @property
+    def tag(self) -> str:
+        """The weights in a signature: ``sha256:<16 hex>``, or ``random-seed:<seed>``."""
+        return f"random-seed:{self.random_seed}" if self.random_seed is not None else f"sha256:{self.sha256[:16]}"
 
     def describe(self) -> dict[str, Any]:
+        if self.random_seed is not None:
+            return {"official_weights": False, "random_weights_seed": self.random_seed}
         return {"weights_file": str(self.path), "weights_sha256": self.sha256, "official_weights": self.official,
                 **({} if self.hash_checked else {"official_hash_published": False})}
+
+
+def random_weights(seed: int) -> ResolvedWeights:
+    """Seeded random weights instead of a file (``pretrained: false``): the results are flagged as random."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InputError(f"seed must be an integer, got {seed!r}", field="seed")
+    return ResolvedWeights(Path(f"<random seed {seed}>"), "", False, True, hash_checked=False, random_seed=seed)
 
 
 def torch_hub_checkpoints() -> Path:

@@ -4,7 +4,8 @@ It applies the feature extractor: the data set's workers decode and resize (``tr
 through FID-Inception on the device, and the predictions are ``{"inception/<mode>:<layer>": features}``
 (what the metrics and the prediction cache keep). ``modes`` and ``layers`` list what the metrics need
 (``fid`` default: ``pytorch-fid`` / ``2048``; ``kid``, ``isc``, ``precision-recall``: ``tf`` with ``2048``
-and ``logits_unbiased``). Weights come from the torch hub cache or ``weights_file`` (never downloaded).
+and ``logits_unbiased``). Weights come from the torch hub cache or ``weights_file`` (never downloaded);
+``pretrained: false`` (with ``seed``) builds seeded random weights instead, flagged as random (the quickstart).
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class FIDInceptionFeatures(ModelAdapter):
 
         for mode in self.modes:
             check_mode(mode)
-        self.extractor = Extractor(self.modes, self.layers, self.options.get("weights_file"))
+        seed = int(self.options.get("seed", 0)) if self.options.get("pretrained") is False else None
+        self.extractor = Extractor(self.modes, self.layers, self.options.get("weights_file"), random_seed=seed)
         self.random_weights = not self.extractor.weights.official
         self.dataset = dataset
 
