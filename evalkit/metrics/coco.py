@@ -24,7 +24,7 @@ from evalkit.registry import METRICS
 
 if TYPE_CHECKING:
     from evalkit.metrics._coco.detections import Detections
-    from evalkit.metrics._coco.evaluate import Rules
+    from evalkit.metrics._coco.evaluate import BatchResult, Rules
     from evalkit.metrics._coco.groundtruth import GroundTruth
     from evalkit.metrics._coco.state import CocoTables
 
@@ -164,15 +164,11 @@ class CocoAP(Metric):
         if self._state.shared["box_mode"] is None and results:
             self._state.set_shared("box_mode", self._box_mode(results))
         dets, extra = self._detections(results, file)
-        if self.engine == "reference":
-            from evalkit.metrics._coco.reference import coco_gt, reference_batch
-
+        if self.engine == "reference" and results:
             if len(set(image_ids)) != len(image_ids):
                 raise InputError("the reference engine needs distinct images within one update")
-            if self._gt_coco is None:
-                self._gt_coco = coco_gt(gt.as_dict())
-            batch = reference_batch(self._gt_coco, results, image_ids, self.iou_type, **self._reference_params())
-        else:
+            batch = self._reference_batch(results, image_ids)
+        else:  # (without results there is nothing to match: both engines count the GT alike)
             images = np.array([gt.image_index[i] for i in image_ids], np.int64)
             det_sample = dets.image if owner is None else owner
             batch = evaluate_batch(gt, dets, det_sample, images, self.iou_type, self._rules(dets, extra, det_sample))
@@ -210,6 +206,14 @@ class CocoAP(Metric):
     def _reference_params(self) -> dict[str, Any]:
         """Extra ``COCOeval.params`` of the reference engine."""
         return {}
+
+    def _reference_batch(self, results: list[dict[str, Any]], image_ids: list[int]) -> "BatchResult":
+        """The batch as the reference tool itself matches it."""
+        from evalkit.metrics._coco.reference import coco_gt, reference_batch
+
+        if self._gt_coco is None:
+            self._gt_coco = coco_gt(self._require_gt().as_dict())
+        return reference_batch(self._gt_coco, results, image_ids, self.iou_type, **self._reference_params())
 
     def extras(self) -> dict[str, Any]:
         precision, recall = self.arrays()

@@ -2,7 +2,7 @@
 
 Federated evaluation (see :mod:`evalkit.metrics._coco.lvis`), 300 detections per image, COCO's area ranges,
 and AP per category frequency (APr, APc, APf). Matching, accumulation and the state are the COCO engine's;
-lvis-api is the test oracle (the ``fast`` engine is the only one).
+``engine: reference`` has lvis-api's ``LVISEval.evaluate`` do the matching (same numbers).
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from evalkit.errors import InputError
 from evalkit.metrics._coco import summary as acc
 from evalkit.metrics.coco import CocoAP
 from evalkit.metrics.state import Shared
@@ -18,7 +17,7 @@ from evalkit.registry import METRICS
 
 if TYPE_CHECKING:
     from evalkit.metrics._coco.detections import Detections
-    from evalkit.metrics._coco.evaluate import Rules
+    from evalkit.metrics._coco.evaluate import BatchResult, Rules
     from evalkit.metrics._coco.lvis import LvisGroundTruth
 
 
@@ -31,11 +30,6 @@ class LvisAP(CocoAP):
     defaults: dict[str, Any] = {}
     reference = "lvis"
     params = acc.LVIS
-
-    def __init__(self, gt: Any = None, **options: Any):
-        if options.get("engine", "fast") != "fast":
-            raise InputError(f"{self.name} has only the fast engine (lvis-api is its test oracle)", field="engine")
-        super().__init__(gt, **options)
 
     @classmethod
     def read_gt(cls, source: Any) -> "LvisGroundTruth":
@@ -62,6 +56,13 @@ class LvisAP(CocoAP):
         gt = self._require_gt()
         keep, not_exhaustive = federated(gt, dets, det_sample)
         return Rules(params=self.params, keep=keep, unmatched_ignored=not_exhaustive, gt_ignore=gt.ignore)
+
+    def _reference_batch(self, results: list[dict[str, Any]], image_ids: list[int]) -> "BatchResult":
+        from evalkit.metrics._coco.reference import lvis_gt, lvis_reference_batch
+
+        if self._gt_coco is None:
+            self._gt_coco = lvis_gt(self._require_gt().as_dict())
+        return lvis_reference_batch(self._gt_coco, results, image_ids, self.iou_type)
 
     def summarize(self, precision: np.ndarray, recall: np.ndarray) -> dict[str, float]:
         return acc.summarize_lvis(precision, recall, self._state.shared["category_frequency"] or [])
