@@ -116,3 +116,16 @@ def test_bad_sigmas(sigmas) -> None:
     with pytest.raises(InputError) as err:
         CocoKeypoints(kpt_oks_sigmas=sigmas)
     assert err.value.field == "kpt_oks_sigmas"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_results_with_masks_take_the_mask_area(seed: int) -> None:
+    """loadRes: a first result with a segmentation and no box makes every area a mask area."""
+    from tests.metrics._coco_cases import _rect_mask, _rle
+
+    gt, results, _ = make_keypoint_case(seed, k=17)
+    for r in results:
+        r.pop("bbox", None)
+        x, y = r["keypoints"][0::3], r["keypoints"][1::3]
+        r["segmentation"] = _rle(_rect_mask(480, 640, [min(x), min(y), max(x) - min(x), max(y) - min(y)]))
+    assert _close(_scored(gt, results).compute(), _reference(gt, results))
