@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.metrics.base import Signature
 
-def weights_signature(signature: Signature, resolve: Callable[[], Path]) -> Signature:
+def weights_signature(signature: Signature, resolve: Callable[[], Path], option: str = "weights_file",
+                      label: str = "weights_sha256") -> Signature:
     """``signature`` with the backbone named by its SHA-256 instead of its path: a path says nothing about the
     numbers, and random test weights must not share a signature with torchvision's."""
     from evalkit.formats.digest import file_sha256
@@ -18,8 +19,19 @@ def weights_signature(signature: Signature, resolve: Callable[[], Path]) -> Sign
         digest = file_sha256(resolve())
     except MissingResourceError:
         digest = "missing"
-    options = tuple((k, v) for k, v in signature.options if k != "weights_file") + (("weights_sha256", digest),)
+    options = tuple((k, v) for k, v in signature.options if k != option) + ((label, digest),)
     return Signature(signature.metric, options, signature.evalkit, signature.reference)
+
+
+def shape_batches(shapes: Sequence[tuple], batch_size: int) -> Iterator[list[int]]:
+    """Indices of images grouped by shape (a batch stacks images of one size), ``batch_size`` at a time."""
+    by_shape: dict[tuple, list[int]] = {}
+    for i, shape in enumerate(shapes):
+        by_shape.setdefault(tuple(shape), []).append(i)
+    step = max(1, int(batch_size))
+    for indices in by_shape.values():
+        for start in range(0, len(indices), step):
+            yield indices[start:start + step]
 
 
 #: how a content image of another size than its stylised image is brought to that size

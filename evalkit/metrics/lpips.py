@@ -13,7 +13,7 @@ import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics import Column, Metric, Signature
-from evalkit.metrics._style_common import pairs, weights_signature
+from evalkit.metrics._style_common import pairs, shape_batches, weights_signature
 from evalkit.registry import METRICS
 
 
@@ -53,18 +53,12 @@ class LPIPS(Metric):
                            self.options["resize"])
         net, _ = self.network()
         values = np.empty(len(items), np.float64)
-        by_shape: dict[tuple, list[int]] = {}
-        for i, (stylised, _, _) in enumerate(items):
-            by_shape.setdefault(stylised.shape, []).append(i)
-        step = max(1, int(self.options["batch_size"]))
         device = self.options["device"]
         with torch.inference_mode():
-            for indices in by_shape.values():
-                for start in range(0, len(indices), step):
-                    chunk = indices[start:start + step]
-                    x0 = to_minus_one_one([items[i][0] for i in chunk]).to(device)
-                    x1 = to_minus_one_one([items[i][1] for i in chunk]).to(device)
-                    values[chunk] = net(x0, x1).double().cpu().numpy()
+            for chunk in shape_batches([s.shape for s, _, _ in items], self.options["batch_size"]):
+                x0 = to_minus_one_one([items[i][0] for i in chunk]).to(device)
+                x1 = to_minus_one_one([items[i][1] for i in chunk]).to(device)
+                values[chunk] = net(x0, x1).double().cpu().numpy()
         self.add(ids, lpips=values)
 
     def score(self) -> dict[str, float]:

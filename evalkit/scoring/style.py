@@ -15,14 +15,14 @@ from evalkit.formats.style_images import find_stylized, missing_pairs_error, rea
 from evalkit.registry import METRICS, SCORERS
 from evalkit.scoring.base import Scorer
 
-KNOWN = ("ssim", "lpips", "content-loss", "style-loss")
+KNOWN = ("ssim", "lpips", "content-loss", "style-loss", "artfid")
 DEFAULT = "ssim,lpips,content-loss,style-loss"
 
 
 @SCORERS.register("style")
 class StyleScorer(Scorer):
-    help = ("style transfer: SSIM (scikit-image), LPIPS (lpips) and Gatys' content/style losses of "
-            "stylised images named <content stem>__<style stem>.<ext>")
+    help = ("style transfer: SSIM (scikit-image), LPIPS (lpips), Gatys' content/style losses and ArtFID (art-fid) "
+            "of stylised images named <content stem>__<style stem>.<ext>")
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -40,7 +40,13 @@ class StyleScorer(Scorer):
                             help="content images of another size than their stylised image are resized to it "
                                  "(default bicubic; none: an error)")
         parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: torchvision's cache file)")
-        parser.add_argument("--lpips-weights", help="LPIPS backbone weights file (default: torchvision's cache file)")
+        parser.add_argument("--lpips-weights", help="LPIPS backbone weights file (default: torchvision's cache file; "
+                                                    "artfid's LPIPS, always AlexNet, uses it with --net alex)")
+        parser.add_argument("--artfid-weights", help="art-Inception weights file (default: art-fid's cache file, "
+                                                     "<tempdir>/art_fid/art_inception.pth)")
+        parser.add_argument("--style-set", default="distinct", choices=("distinct", "per_pair"),
+                            help="artfid's style images: each distinct one once (art-fid given the style folder, "
+                                 "default) or each pair's (a folder with one style image per stylised image)")
         parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
 
     def score(self, args: argparse.Namespace) -> dict[str, Any]:
@@ -89,4 +95,7 @@ def _options(name: str, args: argparse.Namespace) -> dict[str, Any]:
         return {"resize": args.resize}
     if name == "lpips":
         return {"net": args.net, "resize": args.resize, "weights_file": args.lpips_weights, "device": args.device}
+    if name == "artfid":
+        return {"style_set": args.style_set, "resize": args.resize, "weights_file": args.artfid_weights,
+                "lpips_weights_file": args.lpips_weights if args.net == "alex" else None, "device": args.device}
     return {"variant": args.variant, "resize": args.resize, "weights_file": args.vgg_weights, "device": args.device}

@@ -211,7 +211,7 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
 from tests.generation.generation_examples import generation_examples  # noqa: E402 - fid, kid, isc, precision-recall
 
 EXAMPLES.update(generation_examples(Example))
-EXAMPLES.update(style_examples(Example))  # ssim, lpips, content-loss, style-loss (tests/style/_contract.py)
+EXAMPLES.update(style_examples(Example))  # ssim, lpips, content-loss, style-loss, artfid (tests/style/_contract.py)
 
 
 def filled(name: str, example: Example, samples: list[tuple[Any, Any, str]] | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from tests.style._images import perturbed, smooth_image
-from tests.style._weights import weights_file
+from tests.style._weights import art_inception_file, weights_file
 
 
 def _samples(n: int, size: tuple[int, int]) -> list[tuple[Any, Any, str]]:
@@ -27,4 +27,10 @@ def style_examples(example: Callable[..., Any]) -> dict[str, Callable[[], Any]]:
         return example(_samples(8, (24, 24)), options={"weights_file": weights_file("vgg19")},
                        changed={"variant": "tutorial"})
 
-    return {"ssim": ssim, "lpips": lpips, "content-loss": loss, "style-loss": loss}
+    def artfid():
+        samples = [(perturbed(content, 60 + i, 12), (content, style), f"c{i}__s{i % 3}")
+                   for i, (_, (content, style), _) in enumerate(_samples(6, (76, 76)))]
+        return example(samples, options={"weights_file": art_inception_file(), "lpips_weights_file":
+                                         weights_file("alexnet")}, changed={"style_set": "per_pair"})
+
+    return {"ssim": ssim, "lpips": lpips, "content-loss": loss, "style-loss": loss, "artfid": artfid}

@@ -58,3 +58,53 @@ def shared_torch_home(archs: tuple[str, ...] = ("alexnet",), seed: int = 0) -> P
 
 def weights_file(arch: str, seed: int = 0) -> str:
     return str(shared_torch_home((arch,), seed) / "hub" / "checkpoints" / CACHE_FILES[arch])
+
+
+def random_art_inception(path: Path, seed: int = 0) -> Path:
+    """Seeded random art-Inception weights in art-fid's layout at ``path``.
+
+    Kaiming-initialised convolutions, BatchNorm statistics recalibrated on smooth test images (so the
+    features differ between images), and art-fid's two classifier heads as stride-0 zeros (which its
+    ``load_state_dict(strict=False)`` loads and evalkit ignores).
+    """
+    import torch
+
+    from evalkit.features.art_inception import ArtInception
+    from evalkit.metrics.artfid import to_tensor
+    from tests.style._images import perturbed, smooth_image
+
+    torch.manual_seed(seed)
+    model = ArtInception()
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None  # the calibration batch's own statistics
+    images = [smooth_image(1000 * seed + i, 80, 80) for i in range(8)]
+    model.train()
+    with torch.no_grad():
+        model(to_tensor(images + [perturbed(image, i, 10 + 5 * i) for i, image in enumerate(images)]))
+    state = model.state_dict()
+    for head in ("fc1", "fc2"):
+        state[f"{head}.weight"] = torch.zeros(1).expand(1000, 2048)
+        state[f"{head}.bias"] = torch.zeros(1).expand(1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def art_fid_tempdir(seed: int = 0) -> Path:
+    """A folder to use as ``tempfile.tempdir``: art-fid (and evalkit) find ``art_fid/art_inception.pth`` in it."""
+    import atexit
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="evalkit-art-fid-"))
+    atexit.register(shutil.rmtree, folder, True)
+    random_art_inception(folder / "art_fid" / "art_inception.pth", seed)
+    return folder
+
+
+def art_inception_file(seed: int = 0) -> str:
+    return str(art_fid_tempdir(seed) / "art_fid" / "art_inception.pth")
