@@ -60,9 +60,9 @@ class Metric(ABC):
     """A metric accumulated over batches; ``compute()`` gives the reference tool's numbers.
 
     Subclasses declare ``state`` (see :mod:`evalkit.metrics.state`), ``keys`` (every scalar
-    ``score`` may return), ``main_key``, ``higher_is_better``, ``defaults`` (every option, each of
-    which can change the number) and ``reference``; they write :meth:`update` (adding samples with
-    :meth:`add`) and :meth:`score`. Reset, merge, the state round trip, sample counts, bootstrap
+    ``score`` may return), ``main_key`` (unless there is only one key), ``higher_is_better``,
+    ``defaults`` (every option, each of which can change the number) and ``reference``; they write
+    :meth:`update` (adding samples with :meth:`add`) and :meth:`score`. Reset, merge, the state round trip, sample counts, bootstrap
     intervals, paired tests and the signature come from here.
     """
 
@@ -70,7 +70,7 @@ class Metric(ABC):
     state: ClassVar[StateSpec] = {}
     #: every scalar key ``score`` can return, in display order
     keys: ClassVar[tuple[str, ...]]
-    #: the key that ranks systems
+    #: the key that ranks systems (default: the only key, when there is one)
     main_key: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
     #: put before every key in run records, where metrics of one run share key names (``coco-bbox.AP``)
@@ -83,6 +83,12 @@ class Metric(ABC):
     requires_meta: ClassVar[tuple[str, ...]] = ()
     #: the distribution whose numbers this metric reproduces (its version goes into the signature)
     reference: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        keys = cls.__dict__.get("keys")
+        if keys is not None and len(keys) == 1 and "main_key" not in cls.__dict__:
+            cls.main_key = keys[0]  # a metric of one number ranks by it
 
     def __init__(self, **options: Any):
         self.options = self.check_options(options)

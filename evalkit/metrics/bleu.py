@@ -30,7 +30,6 @@ class BLEUMetric(SacrebleuMetric):
 
     name = "bleu"
     keys = ("BLEU",)
-    main_key = "BLEU"
     sacrebleu_class = "BLEU"
 
     def _reference_info(self, refs: list[str]) -> dict[str, Any]:
@@ -78,7 +77,6 @@ class CHRFMetric(SacrebleuMetric):
 
     name = "chrf"
     keys = ("chrF",)
-    main_key = "chrF"
     sacrebleu_class = "CHRF"
 
 
@@ -88,7 +86,6 @@ class TERMetric(SacrebleuMetric):
 
     name = "ter"
     keys = ("TER",)
-    main_key = "TER"
     higher_is_better = False
     sacrebleu_class = "TER"
     integer_stats = False

@@ -177,7 +177,6 @@ class Meteor(CaptionMetric):
 
     name = "meteor"
     keys = ("METEOR",)
-    main_key = "METEOR"
 
     def derive(self, cands: list[str], refs: list[list[str]]) -> np.ndarray:
         return jar_statistics([score_line(c, r) for c, r in zip(cands, refs)])

@@ -79,7 +79,6 @@ class StridedPerplexity(Metric):
     name = "strided-perplexity"
     state = {"mean_nll": Column("float64"), "weight": Column("int64"), "window": Shared()}
     keys = ("token_perplexity",)
-    main_key = "token_perplexity"
     higher_is_better = False
     reference = "transformers"
 

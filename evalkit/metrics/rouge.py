@@ -67,7 +67,6 @@ class RougeL(CaptionMetric):
 
     name = "rouge"
     keys = ("ROUGE_L",)
-    main_key = "ROUGE_L"
 
     def derive(self, cands: list[str], refs: list[list[str]]) -> np.ndarray:
         return np.array([rouge_l_image(c, r) for c, r in zip(cands, refs)], dtype=np.float64)

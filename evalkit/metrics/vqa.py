@@ -56,7 +56,6 @@ class VQAAccuracy(Metric):
     name = "vqa"
     state = {"accuracy": Column("float64"), "question_type": Column(), "answer_type": Column(), "answer": Column()}
     keys = ("overall",)
-    main_key = "overall"
     higher_is_better = True
     reference = None  # the official vqaEval.py is a script, not a package: its rules are transcribed
 

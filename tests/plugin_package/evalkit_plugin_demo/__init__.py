@@ -51,7 +51,6 @@ class MeanAbsoluteError(Metric):
     name = "plugin-mae"
     state = {"abs_error": Column("float64")}
     keys = ("MAE",)
-    main_key = "MAE"
     higher_is_better = False
     defaults = {"scale": 1.0}
 
