@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -134,27 +135,35 @@ def coco_commands(iou_type: str = "segm") -> dict[str, list[str]]:
     }
 
 
-def run_once(command: list[str]) -> float:
-    """Seconds from start to exit of one process; a failure raises with its stderr."""
+def run_once(command: list[str]) -> tuple[float, float]:
+    """Seconds from start to exit of one process, and the CPU seconds (user + system) it used; a failure
+    raises with its stderr. On a machine shared with other jobs the CPU seconds vary far less than the wall."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(command)[:200]} exited {out.returncode}: {out.stderr[-2000:]}")
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(commands: dict[str, list[str]], repeats: int = REPEATS, once: tuple[str, ...] = ()) -> dict[str, float]:
+def measure(commands: dict[str, list[str]], repeats: int = REPEATS, once: tuple[str, ...] = (),
+            cpu: dict[str, float] | None = None) -> dict[str, float]:
     """Best of ``repeats`` alternating runs of each command (``once``: a single run), after one untimed
-    evalkit run (numba's on-disk kernel cache filled, files in the page cache, as for every later run)."""
+    evalkit run (numba's on-disk kernel cache filled, files in the page cache, as for every later run).
+    ``cpu``, when given, receives each command's least CPU seconds."""
     run_once(commands["evalkit"])
     best: dict[str, float] = {}
     for round_ in range(repeats):
         for name, command in commands.items():
             if name in once and round_ > 0:
                 continue
-            best[name] = min(best.get(name, float("inf")), run_once(command))
+            seconds, cpu_seconds = run_once(command)
+            best[name] = min(best.get(name, float("inf")), seconds)
+            if cpu is not None:
+                cpu[name] = min(cpu.get(name, float("inf")), cpu_seconds)
     return best
 
 
@@ -214,11 +223,15 @@ COMMANDS = {"vqa": (vqa_commands, ()), "cider": (cider_commands, ()),
 
 
 def main(names: list[str]) -> None:
+    """Print each comparison: wall seconds (what asv tracks) and CPU seconds, with the load average."""
     for name in names or list(COMMANDS):
         make, once = COMMANDS[name]
-        seconds = measure(make(), once=once)
-        others = ", ".join(f"{k} {v:.2f} s ({v / seconds['evalkit']:.1f}x)" for k, v in seconds.items() if k != "evalkit")
-        print(f"{name}: evalkit {seconds['evalkit']:.2f} s; {others}", flush=True)
+        cpu: dict[str, float] = {}
+        seconds = measure(make(), once=once, cpu=cpu)
+        for label, values in (("wall", seconds), ("cpu", cpu)):
+            others = ", ".join(f"{k} {v:.2f} s ({v / values['evalkit']:.1f}x)" for k, v in values.items() if k != "evalkit")
+            print(f"{name} {label}: evalkit {values['evalkit']:.2f} s; {others}", flush=True)
+        print(f"{name}: load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
 
 if __name__ == "__main__":
