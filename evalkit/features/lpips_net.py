@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -80,6 +81,19 @@ def _load_weights(model: LPIPSNet, backbone_path: Path, heads_path: Path) -> Non
     model.requires_grad_(False)
 
 
+def _cached(kind: tuple, make: Callable[[], LPIPSNet], backbone_path: Path, heads_path: Path,
+            device: str) -> tuple[LPIPSNet, dict]:
+    """The network ``make()`` loaded from the two files and described, once per process per files and device."""
+    key = (*kind, str(device), *file_key(backbone_path), *file_key(heads_path))
+    if key not in _CACHE:
+        model = make()
+        _load_weights(model, backbone_path, heads_path)
+        info = {"backbone": torchvision_weights.describe(backbone_path),
+                "heads": torchvision_weights.describe(heads_path)}
+        _CACHE[key] = (model.eval().to(device), info)
+    return _CACHE[key]
+
+
 def load_lpips(net: str = "alex", weights_file: str | None = None, lin_file: str | None = None,
                version: str = "0.1", device: str = "cpu") -> tuple[LPIPSNet, dict]:
     """The LPIPS network and a description of its two weight files (path, SHA-256), cached per process."""
@@ -89,14 +103,7 @@ def load_lpips(net: str = "alex", weights_file: str | None = None, lin_file: str
     heads_path = Path(lin_file).expanduser() if lin_file else packaged_heads(net, version)
     if not heads_path.is_file():
         raise MissingResourceError(f"LPIPS lin_file not found: {heads_path.resolve()}")
-    key = (net, str(device), *file_key(backbone_path), *file_key(heads_path))
-    if key not in _CACHE:
-        model = LPIPSNet(net)
-        _load_weights(model, backbone_path, heads_path)
-        info = {"backbone": torchvision_weights.describe(backbone_path),
-                "heads": torchvision_weights.describe(heads_path)}
-        _CACHE[key] = (model.eval().to(device), info)
-    return _CACHE[key]
+    return _cached((net,), lambda: LPIPSNet(net), backbone_path, heads_path, device)
 
 
 #: torch-fidelity's file name for the LPIPS-VGG16 heads in the torch hub cache (a re-upload of lpips' vgg.pth)
@@ -155,11 +162,5 @@ def load_torch_fidelity_lpips(resize: int | None = 64, weights_file: str | None 
     """torch-fidelity's LPIPS-VGG16 on local files: torchvision's ``vgg16-397923af.pth`` and the heads."""
     backbone_path = torchvision_weights.resolve_weights("vgg16", weights_file)
     heads_path = torch_fidelity_heads(heads_file)
-    key = ("torch-fidelity", resize, str(device), *file_key(backbone_path), *file_key(heads_path))
-    if key not in _CACHE:
-        model = TorchFidelityLPIPS(resize)
-        _load_weights(model, backbone_path, heads_path)
-        info = {"backbone": torchvision_weights.describe(backbone_path),
-                "heads": torchvision_weights.describe(heads_path)}
-        _CACHE[key] = (model.eval().to(device), info)
-    return _CACHE[key]  # type: ignore[return-value]
+    return _cached(("torch-fidelity", resize), lambda: TorchFidelityLPIPS(resize), backbone_path, heads_path,
+                   device)  # type: ignore[return-value]

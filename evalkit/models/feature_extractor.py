@@ -28,14 +28,17 @@ class FIDInceptionFeatures(ModelAdapter):
         self.extractor: Any = None
         self.dataset: Any = None
 
-    def bind(self, dataset: Any, task: str) -> None:
+    def make_extractor(self) -> Any:
         from evalkit.features import check_mode
         from evalkit.features.extract import Extractor
 
         for mode in self.modes:
             check_mode(mode)
         seed = int(self.options.get("seed", 0)) if self.options.get("pretrained") is False else None
-        self.extractor = Extractor(self.modes, self.layers, self.options.get("weights_file"), random_seed=seed)
+        return Extractor(self.modes, self.layers, self.options.get("weights_file"), random_seed=seed)
+
+    def bind(self, dataset: Any, task: str) -> None:
+        self.extractor = self.make_extractor()
         self.random_weights = not self.extractor.weights.official
         self.dataset = dataset
 
@@ -59,3 +62,15 @@ class FIDInceptionFeatures(ModelAdapter):
             info.update(self.extractor.describe())
             info["unofficial_weights"] = not self.extractor.weights.official
         return info
+
+
+@MODELS.register("dinov2-features")
+class DinoV2Features(FIDInceptionFeatures):
+    """DINOv2 features for ``fd-dinov2`` (dgm-eval's preprocessing; ``arch``, default ``vitl14``; ``weights_file``)."""
+
+    name = "dinov2-features"
+
+    def make_extractor(self) -> Any:
+        from evalkit.features.dinov2 import DinoV2Extractor
+
+        return DinoV2Extractor(self.options.get("arch", "vitl14"), self.options.get("weights_file"))

@@ -148,3 +148,25 @@ def test_score_fd_dinov2_equals_dgm_eval_computation(torch_home, gen_data, dinov
     assert result["FD_DINOv2"] == pytest.approx(expected, rel=1e-6)
     assert result["metric_signature"].startswith("fd-dinov2|arch:vits14|features:dinov2-vits14|weights:sha256:")
     assert result["random_or_unofficial_weights"] is True
+
+
+@pytest.mark.slow
+def test_suite_fd_dinov2_equals_score(torch_home, gen_data, dinov2_file, tmp_path, capsys):
+    from evalkit.cli import main
+
+    suite = tmp_path / "fd.yaml"
+    suite.write_text(f"""
+name: fd-test
+task: generation
+dataset: {{loader: generated-images, root: {gen_data['fake']}, reference_path: {gen_data['real']}}}
+models: [{{adapter: dinov2-features, label: tiny, arch: {ARCH}, weights_file: {dinov2_file}}}]
+metrics: [{{name: fd-dinov2, arch: {ARCH}, sqrt: sqrtm}}]
+runtime: {{device: cpu, batch_size: 8}}
+""")
+    capsys.readouterr()
+    assert main(["run", str(suite), "--json", "--no-progress", "--output-dir", str(tmp_path / "r")]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert main(["score", "fd-dinov2", "--real", str(gen_data["real"]), "--fake", str(gen_data["fake"]), "--arch", ARCH,
+                 "--weights-file", str(dinov2_file), "--sqrt", "sqrtm", "--json"]) == 0
+    assert record["metrics"]["FD_DINOv2"] == pytest.approx(json.loads(capsys.readouterr().out)["FD_DINOv2"], rel=1e-9)
+    assert record["model"]["random_weights"] is True

@@ -6,20 +6,26 @@ import json
 import pytest
 
 
+def write_suite(folder, gen_data, name: str, model_extra: str, batch_size: int):
+    """A FID (dims 64) suite over the test folders with the random-weight network."""
+    suite = folder / "gen.yaml"
+    suite.write_text(f"""
+name: {name}
+task: generation
+dataset: {{loader: generated-images, root: {gen_data['fake']}, reference_path: {gen_data['real']}}}
+models:
+  - {{adapter: fid-inception, label: tiny-gan, weights_file: {gen_data['weights']}, layers: ["64"]{model_extra}}}
+metrics: [{{name: fid, dims: 64, sqrt: sqrtm}}]
+runtime: {{device: cpu, batch_size: {batch_size}}}
+""")
+    return suite
+
+
 def test_suite_run_equals_score_and_flags_unofficial_weights(torch_home, gen_data, tmp_path, capsys):
     fid_score = pytest.importorskip("pytorch_fid.fid_score")
     from evalkit.cli import main
 
-    suite = tmp_path / "gen.yaml"
-    suite.write_text(f"""
-name: gen-test
-task: generation
-dataset: {{loader: generated-images, root: {gen_data['fake']}, reference_path: {gen_data['real']}}}
-models:
-  - {{adapter: fid-inception, label: tiny-gan, weights_file: {gen_data['weights']}, layers: ["64"]}}
-metrics: [{{name: fid, dims: 64, sqrt: sqrtm}}]
-runtime: {{device: cpu, batch_size: 8}}
-""")
+    suite = write_suite(tmp_path, gen_data, "gen-test", "", 8)
     code = main(["run", str(suite), "--json", "--no-progress", "--output-dir", str(tmp_path / "results")])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -39,17 +45,7 @@ def test_reference_features_shard_across_two_gloo_ranks(gen_data, tmp_path):
 
     from tests.test_distributed import run_distributed
 
-    suite = tmp_path / "gen.yaml"
-    suite.write_text(f"""
-name: gen-dist
-task: generation
-dataset: {{loader: generated-images, root: {gen_data['fake']}, reference_path: {gen_data['real']}}}
-models:
-  - {{adapter: fid-inception, label: tiny-gan, weights_file: {gen_data['weights']}, layers: ["64"],
-      reference_batch_size: 4}}
-metrics: [{{name: fid, dims: 64, sqrt: sqrtm}}]
-runtime: {{device: cpu, batch_size: 4}}
-""")
+    suite = write_suite(tmp_path, gen_data, "gen-dist", ", reference_batch_size: 4", 4)
     single = run_distributed(1, suite, tmp_path / "one", "--no-progress", "--set",  # one thread per process, as below
                              f"dataset.cache_dir={tmp_path / 'cache1'}")["gen-dist"]
     records = run_distributed(2, suite, tmp_path / "two", "--no-progress", "--set",
