@@ -45,7 +45,10 @@ def _scan(path: str | Path, kind: int) -> Any:
     from evalkit.formats.vqa_scan import scan
 
     with data:
-        return scan(data, kind)
+        try:
+            return scan(data, kind)
+        except MemoryError:  # its columns are reserved for the worst case (untouched pages): left to orjson
+            return None
 
 
 def _list_in(data: Any, key: str, path: Path | str) -> list[Any]:
