@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 from evalkit import distributed, shards
 from evalkit.cache import CHUNK_SAMPLES, CachedBatch, CachePolicy, RunCache
 from evalkit.datasets.base import DatasetLoader
+from evalkit.device_pipeline import OneBatchLater, prefetch_to_device
 from evalkit.environment import describe_environment
 from evalkit.errors import InputError
 from evalkit.metrics.base import Metric
@@ -75,8 +76,18 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
     resumed_samples = min(replayed, len(indices))
     indices = indices[resumed_samples:]
     pin = runtime.pin_memory if runtime.pin_memory is not None else device.startswith("cuda")
-    batches = dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers, pin,
-                              runtime.prefetch_factor, runtime.persistent_workers)
+    batches = prefetch_to_device(dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers,
+                                                 pin, runtime.prefetch_factor, runtime.persistent_workers),
+                                 getattr(adapter, "prepare", None), device)
+
+    def consume(piece: Any, predictions: Any) -> None:
+        if len(piece):
+            for metric in metrics:
+                metric.update(predictions, piece.targets, piece.ids)
+        if run_cache is not None:
+            run_cache.add(CachedBatch(list(piece.ids), predictions, piece.targets, list(piece.skipped)))
+
+    later = OneBatchLater(consume)  # on CUDA each batch's results are read after the next batch is queued
     timer = BatchTimer(device, runtime.warmup_batches)
     bar = tqdm(total=len(indices), desc=desc, unit="sample", file=sys.stderr, dynamic_ncols=True,
                disable=None if runtime.progress else True, leave=False)
@@ -86,14 +97,11 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
             timer.batch_arrived()
             pieces = predict_fitting(adapter.predict, batch) if len(batch) else [(batch, None)]
             for piece, predictions in pieces:
-                if len(piece):
-                    for metric in metrics:
-                        metric.update(predictions, piece.targets, piece.ids)
-                if run_cache is not None:
-                    run_cache.add(CachedBatch(list(piece.ids), predictions, piece.targets, list(piece.skipped)))
+                later.push(piece, predictions)
             skipped.extend(batch.skipped)
             timer.batch_done(len(batch))
             bar.update(len(batch) + len(batch.skipped))
+        later.flush()
     finally:
         bar.close()
     timing = timer.summary()

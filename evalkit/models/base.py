@@ -173,15 +173,22 @@ class TorchModuleAdapter(ModelAdapter):
         device_type = "cuda" if str(self.device).startswith("cuda") else "cpu"
         return torch.autocast(device_type=device_type, dtype=getattr(torch, dtype))
 
-    def predict(self, batch: Batch) -> Any:
-        import torch
+    def prepare(self, batch: Batch) -> Batch:
+        """Encoded images decoded and preprocessed on the device (the runner calls this on a side CUDA
+        stream, a batch ahead of the forward pass); other inputs unchanged."""
+        import dataclasses
 
         from evalkit.models.gpu_decode import EncodedImages, preprocess_on_device
 
-        if isinstance(batch.inputs, EncodedImages):
-            x = preprocess_on_device(batch.inputs, self.preprocess_config(), self.device)
-        else:
-            x = batch.inputs.to(self.device, non_blocking=True)
+        if not isinstance(batch.inputs, EncodedImages):
+            return batch
+        return dataclasses.replace(batch, inputs=preprocess_on_device(batch.inputs, self.preprocess_config(),
+                                                                      self.device))
+
+    def predict(self, batch: Batch) -> Any:
+        import torch
+
+        x = self.prepare(batch).inputs.to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self.autocast():
