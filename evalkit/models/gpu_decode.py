@@ -103,5 +103,5 @@ def resize_and_crop(images: Any, config: dict[str, Any]) -> Any:
     h, w = images.shape[2], images.shape[3]
     new_h, new_w = (scale, int(scale * w / h)) if h <= w else (int(scale * h / w), scale)
     resized = F.interpolate(images.float(), size=(new_h, new_w), mode=mode, antialias=True, align_corners=False)
-    top, left = (new_h - height) // 2, (new_w - width) // 2
+    top, left = int(round((new_h - height) / 2.0)), int(round((new_w - width) / 2.0))  # torchvision's center_crop
     return resized[:, :, top:top + height, left:left + width].clamp_(0, 255)

@@ -94,3 +94,20 @@ def test_one_resize_per_size_equals_one_resize_per_image(tmp_path, config):
     for k, image in enumerate(decoded):
         alone = (resize_and_crop(image[None], config)[0] - mean) / std
         assert torch.equal(grouped[k], alone), batch.inputs.paths[k]
+
+
+@pytest.mark.parametrize("size", [(375, 500), (333, 500), (500, 281), (258, 259)])
+def test_centre_crop_offsets_round_as_torchvision(size):
+    """The crop window sits where torchvision's center_crop puts it (round half to even, not floor)."""
+    import torch.nn.functional as F
+    from torchvision.transforms.functional import center_crop
+
+    from evalkit.models.gpu_decode import resize_and_crop
+
+    config = {**DEFAULT_CONFIG, "input_size": (3, 223, 223)}  # an odd crop size: odd margins, some at .5
+    images = torch.randint(0, 255, (1, 3, *size), dtype=torch.uint8)
+    scale = int(223 / config["crop_pct"])
+    h, w = size
+    new = (scale, int(scale * w / h)) if h <= w else (int(scale * h / w), scale)
+    resized = F.interpolate(images.float(), size=new, mode="bilinear", antialias=True, align_corners=False)
+    assert torch.equal(resize_and_crop(images, config), center_crop(resized, [223, 223]).clamp(0, 255))
