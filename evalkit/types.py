@@ -44,12 +44,14 @@ class EncodedImages:
     buffer: Any
     lengths: list[int]
     paths: list[Path]
+    #: who decodes them on the device: ``gpu`` (nvjpeg through torchvision) or ``dali``
+    backend: str = "gpu"
 
     @classmethod
-    def from_files(cls, files: list[Any], paths: list[Path]) -> "EncodedImages":
+    def from_files(cls, files: list[Any], paths: list[Path], backend: str = "gpu") -> "EncodedImages":
         import torch
 
-        return cls(torch.cat(files), [len(f) for f in files], paths)
+        return cls(torch.cat(files), [len(f) for f in files], paths, backend)
 
     @property
     def data(self) -> list[Any]:
@@ -58,7 +60,7 @@ class EncodedImages:
         return list(torch.split(self.buffer, self.lengths))
 
     def pin_memory(self) -> "EncodedImages":
-        return EncodedImages(self.buffer.pin_memory(), self.lengths, self.paths)
+        return EncodedImages(self.buffer.pin_memory(), self.lengths, self.paths, self.backend)
 
 
 @dataclass(frozen=True)

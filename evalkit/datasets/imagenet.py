@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -45,7 +46,8 @@ class ImageNetVal(DatasetLoader):
       ``labels_file``).
 
     ``decode: gpu`` hands the encoded files to the model adapter, which decodes them with
-    nvjpeg on its GPU (see ``evalkit.models.gpu_decode``).
+    nvjpeg on its GPU (see ``evalkit.models.gpu_decode``); ``decode: dali`` does the same with an NVIDIA
+    DALI pipeline (the ``dali`` extra).
     ``skip_corrupt: true`` skips undecodable images and counts them in the record;
     by default a corrupt image is an error naming the file.
     """
@@ -59,8 +61,11 @@ class ImageNetVal(DatasetLoader):
     def __init__(self, root: str | Path | None = None, labels_file: str | None = None,
                  skip_corrupt: bool = False, decode: str = "cpu", **options: Any):
         super().__init__(root, labels_file=labels_file, skip_corrupt=skip_corrupt, decode=decode, **options)
-        if decode not in ("cpu", "gpu"):
-            raise InputError(f"decode must be 'cpu' or 'gpu', got {decode!r}", field="decode")
+        if decode not in ("cpu", "gpu", "dali"):
+            raise InputError(f"decode must be 'cpu', 'gpu' or 'dali', got {decode!r}", field="decode")
+        if decode == "dali" and importlib.util.find_spec("nvidia.dali") is None:
+            raise MissingResourceError("decode: dali needs NVIDIA DALI, which is not installed: "
+                                       "pip install 'evalkit[dali]' (nvidia-dali-cuda130, on a CUDA machine)")
         self.skip_corrupt = skip_corrupt
         self.decode = decode
         root_path = self.require_root(self.expected)
@@ -113,7 +118,7 @@ class ImageNetVal(DatasetLoader):
         from PIL import Image
 
         path = self.files[index]
-        if self.decode == "gpu":  # the adapter decodes the batch on its GPU
+        if self.decode != "cpu":  # the adapter decodes the batch on its GPU
             from torchvision.io import read_file
 
             return (read_file(str(path)), path), self.labels[index]
@@ -130,17 +135,18 @@ class ImageNetVal(DatasetLoader):
     def collate(self, inputs: list[Any], targets: list[Any]) -> tuple[Any, Any]:
         import torch
 
-        if self.decode == "gpu":
+        if self.decode != "cpu":
             from evalkit.types import EncodedImages
 
-            encoded = EncodedImages.from_files([data for data, _ in inputs], [path for _, path in inputs])
+            encoded = EncodedImages.from_files([data for data, _ in inputs], [path for _, path in inputs], self.decode)
             return encoded, torch.tensor(targets, dtype=torch.long)
         stacked = torch.stack(inputs) if inputs and isinstance(inputs[0], torch.Tensor) else inputs
         return stacked, torch.tensor(targets, dtype=torch.long)
 
     def dataset_meta(self) -> dict[str, Any]:
-        """The image count, which the ``real-topk`` metric checks against its label file (as timm asserts)."""
-        return {"image_count": len(self.files)}
+        """The image count, which the ``real-topk`` metric checks against its label file (as timm asserts), and
+        the decoder (``pil``, ``gpu``, ``dali``), which ``topk`` names in its signature when it is not PIL."""
+        return {"image_count": len(self.files), "decode": "pil" if self.decode == "cpu" else self.decode}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "layout": self.layout, "num_classes": len(self.classes)}

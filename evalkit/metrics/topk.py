@@ -1,13 +1,14 @@
 """ImageNet top-1 / top-5 error in percent, as timm's ``validate.py`` reports them."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.formats.imagenet import class_subset
-from evalkit.metrics.base import SampleMeanMetric
+from evalkit.metrics.base import SampleMeanMetric, Signature
 from evalkit.metrics.state import Column, Shared
 from evalkit.registry import METRICS
 
@@ -73,6 +74,15 @@ class TopKError(SampleMeanMetric):
     def signature_options(self) -> dict[str, Any]:
         """All classes (no subset) is left out, so such numbers keep the signature they always had."""
         return {k: v for k, v in super().signature_options().items() if not (k == "class_subset" and v is None)}
+
+    def signature(self) -> Signature:
+        """A device decoder (``decode:gpu``, ``decode:dali``) is named: its resize rounds differently from PIL's, so
+        a few predictions may differ. PIL decoding is left out, so CPU-pipeline signatures stay as they were."""
+        plain = super().signature()
+        decode = self.dataset_meta.get("decode", "pil")
+        if decode == "pil":
+            return plain
+        return dataclasses.replace(plain, options=plain.options + (("decode", decode),))
 
     def bind(self, dataset_meta: Any) -> None:
         """A 200-class data set (ImageNet-A/-R) is scored on its own classes only: the option must say which."""

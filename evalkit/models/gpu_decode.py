@@ -15,20 +15,27 @@ from typing import Any
 from evalkit.errors import InputError
 from evalkit.types import EncodedImages
 
-__all__ = ["EncodedImages", "jpeg_components", "preprocess_on_device", "resize_and_crop"]
+__all__ = ["EncodedImages", "jpeg_components", "jpeg_header", "preprocess_on_device", "resize_and_crop", "resize_plan"]
 
 
-def jpeg_components(data: bytes) -> int | None:
-    """Colour components of a baseline/progressive JPEG from its SOF header (None: not a readable JPEG)."""
+def jpeg_header(data: bytes) -> tuple[int, int, int] | None:
+    """(colour components, height, width) of a baseline/progressive JPEG from its SOF header (None: not a
+    readable JPEG)."""
     i = 2 if data[:2] == b"\xff\xd8" else len(data)
     while i + 9 < len(data):
         if data[i] != 0xFF:
             return None
         marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return data[i + 9]
+            return data[i + 9], int.from_bytes(data[i + 5:i + 7], "big"), int.from_bytes(data[i + 7:i + 9], "big")
         i += 2 + length
     return None
+
+
+def jpeg_components(data: bytes) -> int | None:
+    """Colour components of a baseline/progressive JPEG from its SOF header (None: not a readable JPEG)."""
+    header = jpeg_header(data)
+    return header[0] if header else None
 
 
 def _decode_on_cpu(data: Any, path: Path, device: str) -> Any:
@@ -77,6 +84,10 @@ def preprocess_on_device(images: EncodedImages, config: dict[str, Any], device: 
     """
     import torch
 
+    if images.backend == "dali":
+        from evalkit.models.dali_decode import preprocess_with_dali
+
+        return preprocess_with_dali(images, config, device)
     mean = torch.tensor(config["mean"], device=device).view(1, 3, 1, 1) * 255.0
     std = torch.tensor(config["std"], device=device).view(1, 3, 1, 1) * 255.0
     decoded = _decode(images, device)
@@ -91,17 +102,23 @@ def preprocess_on_device(images: EncodedImages, config: dict[str, Any], device: 
     return (torch.stack(out) - mean) / std
 
 
+def resize_plan(h: int, w: int, config: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """For an ``h``×``w`` image: the size after resizing the shorter side to ``input_size / crop_pct`` (the
+    longer side truncated, as torchvision's Resize) and the centre crop's top-left corner (rounded as
+    torchvision's center_crop)."""
+    _, height, width = config["input_size"]
+    scale = math.floor(min(height, width) / (config.get("crop_pct") or 1.0))
+    new_h, new_w = (scale, int(scale * w / h)) if h <= w else (int(scale * h / w), scale)
+    return (new_h, new_w), (int(round((new_h - height) / 2.0)), int(round((new_w - width) / 2.0)))
+
+
 def resize_and_crop(images: Any, config: dict[str, Any]) -> Any:
     """timm's eval recipe on a uint8 batch of one size (N, 3, H, W): the shorter side to
     ``input_size / crop_pct`` (antialiased), then the centre crop, as floats in [0, 255]."""
     import torch.nn.functional as F
 
     _, height, width = config["input_size"]
-    crop_pct = config.get("crop_pct") or 1.0
-    scale = math.floor(min(height, width) / crop_pct)
     mode = "bicubic" if config.get("interpolation") == "bicubic" else "bilinear"
-    h, w = images.shape[2], images.shape[3]
-    new_h, new_w = (scale, int(scale * w / h)) if h <= w else (int(scale * h / w), scale)
+    (new_h, new_w), (top, left) = resize_plan(images.shape[2], images.shape[3], config)
     resized = F.interpolate(images.float(), size=(new_h, new_w), mode=mode, antialias=True, align_corners=False)
-    top, left = int(round((new_h - height) / 2.0)), int(round((new_w - width) / 2.0))  # torchvision's center_crop
     return resized[:, :, top:top + height, left:left + width].clamp_(0, 255)
