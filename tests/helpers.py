@@ -41,3 +41,16 @@ def merge_through_json(parts: list, new_metric) -> object:
     for other in restored[1:]:
         merged.merge(other)
     return merged
+
+
+def reset_for_calibration(model) -> None:
+    """Kaiming-normal convolutions, and BatchNorm statistics that become those of the next train-mode batch:
+    a seeded random network whose features differ between test images once it has seen one calibration batch."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None  # a cumulative average: after one batch, that batch's statistics

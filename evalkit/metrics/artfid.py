@@ -70,12 +70,10 @@ class ArtFID(Metric):
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        if self.options["style_set"] not in STYLE_SETS:
-            raise InputError(f"style_set must be one of {', '.join(STYLE_SETS)}, got {self.options['style_set']!r}",
-                             field="style_set")
-        if self.options["sqrt"] not in SQRT_METHODS:
-            raise InputError(f"sqrt must be one of {', '.join(SQRT_METHODS)}, got {self.options['sqrt']!r}",
-                             field="sqrt")
+        for option, allowed in (("style_set", STYLE_SETS), ("sqrt", SQRT_METHODS)):
+            if self.options[option] not in allowed:
+                raise InputError(f"{option} must be one of {', '.join(allowed)}, got {self.options[option]!r}",
+                                 field=option)
         self._style_features: dict[str, np.ndarray] = {}
 
     def update(self, predictions: Sequence[Any], targets: Sequence[Any], ids: Sequence[Any] | None = None) -> None:

@@ -40,15 +40,11 @@ def random_fid_inception(calibration: Path, path: Path, seed: int = 0, images: i
 
     from evalkit.features.inception import FIDInceptionV3
     from evalkit.features.preprocess import Preprocess, decode_rgb
+    from tests.helpers import reset_for_calibration
 
     torch.manual_seed(seed)
     model = FIDInceptionV3()
-    for module in model.modules():
-        if isinstance(module, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average over the calibration batch
+    reset_for_calibration(model)
     torch.nn.init.normal_(model.fc.weight, std=0.05)
     torch.nn.init.normal_(model.fc.bias, std=0.5)
     files = sorted(calibration.glob("*.png"))[:images]

@@ -71,16 +71,12 @@ def random_art_inception(path: Path, seed: int = 0) -> Path:
 
     from evalkit.features.art_inception import ArtInception
     from evalkit.metrics.artfid import to_tensor
+    from tests.helpers import reset_for_calibration
     from tests.style._images import perturbed, smooth_image
 
     torch.manual_seed(seed)
     model = ArtInception()
-    for module in model.modules():
-        if isinstance(module, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None  # the calibration batch's own statistics
+    reset_for_calibration(model)
     images = [smooth_image(1000 * seed + i, 80, 80) for i in range(8)]
     model.train()
     with torch.no_grad():
