@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-#: harness configurations (precision, channels_last) × JPEG decoding (DataLoader workers or nvjpeg)
+#: harness configurations (precision, channels_last) × JPEG decoding (DataLoader workers, nvjpeg, DALI if installed)
 CONFIGS = ["fp32", "bf16-channels_last"]
-DECODES = ["cpu", "gpu"]
+DECODES = ["cpu", "gpu", "dali"]
 IMAGES, BATCH = 2048, 256
 
 
@@ -64,6 +64,10 @@ class ResNet50Throughput:
 
     def setup(self, root, config, decode):
         require_cuda()
+        import gpu_check
+
+        if decode not in gpu_check.decode_backends():
+            raise NotImplementedError(f"decode: {decode} is not installed")
         self.root = Path(root)
         self.workers = min(12, os.cpu_count() or 1)
 
