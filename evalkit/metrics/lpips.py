@@ -35,6 +35,9 @@ class LPIPS(Metric):
     main_key = "LPIPS"
     higher_is_better = False
     defaults = {"net": "alex", "version": "0.1", "weights_file": None, "lin_file": None, "resize": "bicubic"}
+    #: each batch is padded to ``batch_size`` (repeating its last pair), so a pair's number does not depend on which
+    #: pairs share its batch (convolutions round differently per batch shape): shards merge and resamples re-score
+    #: exactly
     neutral_options = {"device": "cpu", "batch_size": 16}
     reference = "lpips"
 
@@ -55,10 +58,12 @@ class LPIPS(Metric):
         values = np.empty(len(items), np.float64)
         device = self.options["device"]
         with torch.inference_mode():
-            for chunk in shape_batches([s.shape for s, _, _ in items], self.options["batch_size"]):
-                x0 = to_minus_one_one([items[i][0] for i in chunk]).to(device)
-                x1 = to_minus_one_one([items[i][1] for i in chunk]).to(device)
-                values[chunk] = net(x0, x1).double().cpu().numpy()
+            step = max(1, int(self.options["batch_size"]))
+            for chunk in shape_batches([s.shape for s, _, _ in items], step):
+                pad = [chunk[-1]] * (step - len(chunk))
+                x0 = to_minus_one_one([items[i][0] for i in chunk + pad]).to(device)
+                x1 = to_minus_one_one([items[i][1] for i in chunk + pad]).to(device)
+                values[chunk] = net(x0, x1).double().cpu().numpy()[:len(chunk)]
         self.add(ids, lpips=values)
 
     def score(self) -> dict[str, float]:
