@@ -135,3 +135,30 @@ def test_without_cuda_the_batches_pass_through_unchanged():
     data = batches(4)
     assert list(prefetch_to_device(iter(data), lambda b: 1 / 0, "cpu")) == data
     assert list(prefetch_to_device(iter(data), None, "cuda")) == data
+
+
+class Ready:
+    """A copy that has finished: waiting on it returns at once."""
+
+    def synchronize(self):
+        pass
+
+
+def test_results_read_one_batch_late_give_the_record_of_a_plain_run(tmp_path, monkeypatch):
+    """Every prediction deferred (as CUDA ones are), batches split after running out of memory, and cached:
+    the same metrics, states and cache as the plain loop."""
+    import evalkit.runner as runner
+    from tests._dist_suite import assert_same_run
+    from tests.test_oom import record_of, write_suite
+
+    plain = record_of(tmp_path, write_suite(tmp_path, 8, max_batch=3), "plain")
+    deferred: list = []
+
+    class AllLater(OneBatchLater):
+        def __init__(self, consume):
+            super().__init__(consume, lambda p: (deferred.append(p), Staged(p, Ready()))[1])
+
+    monkeypatch.setattr(runner, "OneBatchLater", AllLater)
+    lagged = record_of(tmp_path, write_suite(tmp_path, 8, max_batch=3), "lagged")
+    assert len(deferred) > 2
+    assert_same_run(lagged, plain, tmp_path / "lagged")
