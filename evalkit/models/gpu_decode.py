@@ -107,7 +107,11 @@ def resize_plan(h: int, w: int, config: dict[str, Any]) -> tuple[tuple[int, int]
     longer side truncated, as torchvision's Resize) and the centre crop's top-left corner (rounded as
     torchvision's center_crop)."""
     _, height, width = config["input_size"]
-    scale = math.floor(min(height, width) / (config.get("crop_pct") or 1.0))
+    if height != width or config.get("crop_mode", "center") not in (None, "center"):
+        raise InputError(f"decoding on the device applies timm's centre crop to a square input size only, not "
+                         f"input_size {tuple(config['input_size'])} with crop_mode {config.get('crop_mode')!r}: "
+                         "use decode: cpu", field="decode")
+    scale = math.floor(height / (config.get("crop_pct") or 0.875))  # timm's DEFAULT_CROP_PCT when unset
     new_h, new_w = (scale, int(scale * w / h)) if h <= w else (int(scale * h / w), scale)
     return (new_h, new_w), (int(round((new_h - height) / 2.0)), int(round((new_w - width) / 2.0)))
 

@@ -74,7 +74,7 @@ def test_encoded_batches_cross_dataloader_workers(tmp_path):
 
 
 @pytest.mark.parametrize("config", [DEFAULT_CONFIG, {**DEFAULT_CONFIG, "interpolation": "bicubic", "crop_pct": 0.95,
-                                                     "input_size": (3, 64, 48)}])
+                                                     "input_size": (3, 48, 48)}])
 def test_one_resize_per_size_equals_one_resize_per_image(tmp_path, config):
     """Grouping a batch by image size changes no pixel: each image equals its own resize and crop."""
     from evalkit.models.gpu_decode import _decode, resize_and_crop
@@ -111,3 +111,11 @@ def test_centre_crop_offsets_round_as_torchvision(size):
     new = (scale, int(scale * w / h)) if h <= w else (int(scale * h / w), scale)
     resized = F.interpolate(images.float(), size=new, mode="bilinear", antialias=True, align_corners=False)
     assert torch.equal(resize_and_crop(images, config), center_crop(resized, [223, 223]).clamp(0, 255))
+
+
+@pytest.mark.parametrize("change", [{"input_size": (3, 224, 192)}, {"crop_mode": "squash"}])
+def test_recipes_the_device_path_does_not_do_are_refused(change):
+    from evalkit.models.gpu_decode import resize_plan
+
+    with pytest.raises(InputError, match="decode: cpu"):
+        resize_plan(375, 500, {**DEFAULT_CONFIG, **change})
