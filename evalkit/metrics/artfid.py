@@ -18,6 +18,7 @@ stops with an error. ``ArtFID_LPIPS`` and ``ArtFID_FID`` are the two distances.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -154,19 +155,31 @@ class ArtFID(Metric):
             self.options["weights_file"]), "weights_file", "art_inception_sha256")
         base = weights_signature(base, lambda: torchvision_weights.resolve_weights(
             "alexnet", self.options["lpips_weights_file"]), "lpips_weights_file", "lpips_alexnet_sha256")
+        base = weights_signature(base, self._heads, "lin_file", "lpips_heads_sha256")
         return Signature(base.metric, DEFINITION + base.options, base.evalkit, base.reference)
+
+    def _heads(self) -> Path:
+        """The LPIPS heads file: ``lin_file``, or the ``lpips`` package's own ``alex.pth``."""
+        from evalkit.errors import MissingResourceError
+        from evalkit.features.lpips_net import packaged_heads
+
+        if not self.options["lin_file"]:
+            return packaged_heads("alex", "0.1")
+        path = Path(self.options["lin_file"]).expanduser()
+        if not path.is_file():
+            raise MissingResourceError(f"LPIPS lin_file not found: {path.resolve()}")
+        return path
 
     def extras(self) -> dict[str, Any]:
         """The weight files (path, SHA-256) the numbers come from, when they are on this machine."""
         from evalkit.errors import MissingResourceError
         from evalkit.features import art_inception, torchvision_weights as tw
-        from evalkit.features.lpips_net import packaged_heads
 
         o = self.options
         try:
             art = tw.describe(art_inception.resolve_weights(o["weights_file"]))
             backbone = tw.resolve_weights("alexnet", o["lpips_weights_file"])
-            heads = o["lin_file"] or packaged_heads("alex", "0.1")
+            heads = self._heads()
         except MissingResourceError:
             return {}
         art["official"] = None  # art-fid states no hash to check against

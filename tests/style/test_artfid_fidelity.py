@@ -169,3 +169,4 @@ def test_signature_states_the_definition_and_names_weights_by_content(tmp_path, 
     text = str(first)
     assert text.startswith("artfid|mode:art_fid|content:lpips-alex-v0.1") and "art-inception" in text
     assert "ref:art-fid==0.0.2" in text and "weights_file" not in text and "resize:bicubic" in text
+    assert "lin_file" not in text and "lpips_heads_sha256:" in text and "lpips_alexnet_sha256:" in text
