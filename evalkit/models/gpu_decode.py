@@ -8,6 +8,7 @@ agree to fp tolerance, not bit for bit.
 """
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,7 @@ def preprocess_on_device(images: EncodedImages, config: dict[str, Any], device: 
         from evalkit.models.dali_decode import preprocess_with_dali
 
         return preprocess_with_dali(images, config, device)
-    mean = torch.tensor(config["mean"], device=device).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(config["std"], device=device).view(1, 3, 1, 1) * 255.0
+    mean, std = _channel_scale(tuple(config["mean"]), str(device)), _channel_scale(tuple(config["std"]), str(device))
     decoded = _decode(images, device)
     by_size: dict[tuple[int, int], list[int]] = {}
     for k, image in enumerate(decoded):
@@ -100,6 +100,14 @@ def preprocess_on_device(images: EncodedImages, config: dict[str, Any], device: 
         for j, k in enumerate(members):
             out[k] = cropped[j]
     return (torch.stack(out) - mean) / std
+
+
+@functools.lru_cache(maxsize=16)
+def _channel_scale(values: tuple[float, ...], device: str) -> Any:
+    """Per-channel mean or std ×255 on ``device``, made once: a new tensor per batch is a blocking host copy."""
+    import torch
+
+    return torch.tensor(values, device=device).view(1, 3, 1, 1) * 255.0
 
 
 def resize_plan(h: int, w: int, config: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]]:
