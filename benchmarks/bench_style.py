@@ -1,16 +1,16 @@
-"""Style transfer: evalkit's SSIM and LPIPS against scikit-image and the lpips package, and the gatys adapter's
-step time against a bare PyTorch loop of the same optimisation. Ratios are measured in one process, on the same
-CPU and images (lower is better; 1.0 = as fast as the reference).
+"""Style transfer: evalkit's SSIM, LPIPS and ArtFID against scikit-image, the lpips package and art-fid, and the
+gatys adapter's step time against a bare PyTorch loop of the same optimisation. Ratios are measured in one process,
+on the same CPU and images (lower is better; 1.0 = as fast as the reference).
 
 Backbones are seeded random networks saved under torchvision's cache names in a temporary TORCH_HOME.
 """
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
-
-import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -165,6 +165,53 @@ class GatysStep:
     track_time_ratio_gatys_step_vs_bare_loop.unit = "ratio"
 
 
+class ArtFIDTime:
+    """evalkit's artfid (read, update, compute) against art-fid's ``compute_art_fid`` (``art_fid`` mode, LPIPS,
+    ``--batch_size 1``) on 4 × 3 pairs of 80×88 images, seeded random networks under their reference file names.
+    art-fid loads its two networks in every call, as its CLI does; evalkit keeps them loaded per process, and
+    replaces ``sqrtm`` of the singular 2048×2048 product by the exact low-rank trace."""
+
+    timeout = 900
+    threshold = 1.5  # default (not measured with noise.py)
+
+    def setup(self) -> None:
+        from tests.style._images import smooth_image, write_artfid_folders
+        from tests.style._weights import art_fid_tempdir, save_backbones
+
+        home = tempfile.mkdtemp(prefix="bench-artfid-")
+        save_backbones(home, ("alexnet",))
+        os.environ["TORCH_HOME"] = home
+        tempfile.tempdir = str(art_fid_tempdir())
+        self.folders = write_artfid_folders(Path(tempfile.mkdtemp(prefix="bench-artfid-data-")),
+                                            {f"c{i}": smooth_image(i, 80, 88) for i in range(4)},
+                                            {f"s{j}": smooth_image(100 + j, 80, 88) for j in range(3)})
+
+    def _evalkit(self) -> None:
+        from evalkit.datasets.style_pairs import StylePairs
+        from evalkit.formats.style_images import read_rgb
+        from evalkit.metrics.artfid import ArtFID
+
+        pairs = StylePairs(None, content_dir=str(self.folders["content"]), style_dir=str(self.folders["style"]))
+        metric = ArtFID()
+        ids = pairs.sample_ids()
+        metric.update([read_rgb(self.folders["stylized"] / f"{i}.png") for i in ids],
+                      [pairs.item(k, None)[1] for k in range(len(ids))], ids)
+        metric.compute()
+
+    def _reference(self) -> None:
+        from art_fid import art_fid
+
+        art_fid.compute_art_fid(str(self.folders["stylized"]), str(self.folders["style"]),
+                                str(self.folders["artfid_content"]), 1, "cpu", mode="art_fid",
+                                content_metric="lpips", num_workers=0)
+
+    def track_time_ratio_artfid_vs_art_fid(self) -> float:
+        self._evalkit()  # load evalkit's networks once, as a scoring process does
+        return _ratio(self._evalkit, self._reference, repeat=1)
+
+    track_time_ratio_artfid_vs_art_fid.unit = "ratio"
+
+
 if __name__ == "__main__":
     m = StyleMetrics()
     m.setup()
@@ -173,3 +220,6 @@ if __name__ == "__main__":
     g = GatysStep()
     g.setup()
     print("gatys step / bare loop", g.track_time_ratio_gatys_step_vs_bare_loop())
+    a = ArtFIDTime()
+    a.setup()
+    print("artfid / art-fid", a.track_time_ratio_artfid_vs_art_fid())

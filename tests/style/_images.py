@@ -39,3 +39,31 @@ def write_folders(root: Path, contents: int = 3, styles: int = 2, size: tuple[in
             if stylized:
                 Image.fromarray(perturbed(content, 10 * c + s)).save(folders["stylized"] / f"c{c}__s{s}.png")
     return folders
+
+
+def stylise(content: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
+    """A stand-in for a style-transfer output: the content blended with the style, plus noise."""
+    from PIL import Image
+
+    style = np.asarray(Image.fromarray(style).resize(content.shape[1::-1], Image.BILINEAR))
+    return perturbed((0.6 * content + 0.4 * style).round().clip(0, 255).astype(np.uint8), seed, 8)
+
+
+def write_artfid_folders(root: Path, contents: dict[str, np.ndarray], styles: dict[str, np.ndarray]
+                         ) -> dict[str, Path]:
+    """evalkit's folders (content, style, stylized) and art-fid's (content and per-pair style by pair name)."""
+    from PIL import Image
+
+    names = ("content", "style", "stylized", "artfid_content", "artfid_style_per_pair")
+    folders = {name: root / name for name in names}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    for c, (c_name, content) in enumerate(contents.items()):
+        Image.fromarray(content).save(folders["content"] / f"{c_name}.png")
+        for s, (s_name, style) in enumerate(styles.items()):
+            Image.fromarray(style).save(folders["style"] / f"{s_name}.png")
+            pair = f"{c_name}__{s_name}.png"
+            Image.fromarray(stylise(content, style, 10 * c + s)).save(folders["stylized"] / pair)
+            Image.fromarray(content).save(folders["artfid_content"] / pair)
+            Image.fromarray(style).save(folders["artfid_style_per_pair"] / pair)
+    return folders

@@ -20,7 +20,7 @@ from PIL import Image
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.registry import METRICS
 from tests.conftest import REPO
-from tests.style._images import perturbed, smooth_image
+from tests.style._images import perturbed, smooth_image, write_artfid_folders
 from tests.style._weights import art_fid_tempdir, art_inception_file, shared_torch_home
 
 SHARED_STYLE = Path("/work/shared/data/style/vangogh_starry_night.jpg")
@@ -31,30 +31,6 @@ def offline_weights(monkeypatch):
     """Random AlexNet in TORCH_HOME and random art-Inception where art-fid caches it."""
     monkeypatch.setenv("TORCH_HOME", str(shared_torch_home(("alexnet",))))
     monkeypatch.setattr(tempfile, "tempdir", str(art_fid_tempdir()))
-
-
-def _stylise(content: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
-    """A stand-in for a style-transfer output: the content blended with the style, plus noise."""
-    style = np.asarray(Image.fromarray(style).resize(content.shape[1::-1], Image.BILINEAR))
-    return perturbed((0.6 * content + 0.4 * style).round().clip(0, 255).astype(np.uint8), seed, 8)
-
-
-def write_artfid_folders(root: Path, contents: dict[str, np.ndarray], styles: dict[str, np.ndarray]
-                         ) -> dict[str, Path]:
-    """evalkit's folders (content, style, stylized) and art-fid's (content and per-pair style by pair name)."""
-    names = ("content", "style", "stylized", "artfid_content", "artfid_style_per_pair")
-    folders = {name: root / name for name in names}
-    for folder in folders.values():
-        folder.mkdir(parents=True)
-    for c, (c_name, content) in enumerate(contents.items()):
-        Image.fromarray(content).save(folders["content"] / f"{c_name}.png")
-        for s, (s_name, style) in enumerate(styles.items()):
-            Image.fromarray(style).save(folders["style"] / f"{s_name}.png")
-            pair = f"{c_name}__{s_name}.png"
-            Image.fromarray(_stylise(content, style, 10 * c + s)).save(folders["stylized"] / pair)
-            Image.fromarray(content).save(folders["artfid_content"] / pair)
-            Image.fromarray(style).save(folders["artfid_style_per_pair"] / pair)
-    return folders
 
 
 def _score(folders: dict[str, Path], *extra: str) -> dict:
