@@ -10,10 +10,11 @@ pycocotools' process takes about a minute, so it runs once.
   (``VQA(annFile, quesFile)``, ``loadRes``, ``VQAEval.evaluate``: ``json.load`` of the three files and
   ``tests/metrics/_vqa_reference.py``, the loop-for-loop transcription of vqaEval.py), on gen_vqa's
   val2014-size data (214,354 questions × 10 answers).
-- CIDEr: ``evalkit score cider --meteor no`` (CIDEr-D + BLEU-1..4, and ROUGE_L, which it always adds; the default
-  Python PTB tokenizer; no METEOR jar, which the reference side does not run either) vs
-  pycocoevalcap as COCOEvalCap runs it with only Bleu(4) and Cider: pycocotools ``COCO``/``loadRes``,
-  the Java PTBTokenizer, ``Bleu(4)`` and ``Cider``, on gen_cider's 5,000 images × 5 references.
+- CIDEr: ``evalkit score cider --meteor no`` (CIDEr-D, BLEU-1..4 and ROUGE_L; the default Python PTB tokenizer;
+  no METEOR jar) vs pycocoevalcap as COCOEvalCap runs the same scorers: pycocotools ``COCO``/``loadRes``,
+  the Java PTBTokenizer, ``Bleu(4)``, ``Cider`` and ``Rouge``, on gen_cider's 5,000 images × 5 references.
+  (Until 2026-12-01 the reference side left out ``Rouge``, which evalkit always computes: its ratios
+  compared more work with less.)
 - COCO segm: ``evalkit score coco-segm`` vs faster-coco-eval's and pycocotools' end-to-end runs
   (bench_coco's functions) on gen_coco's val2017-size files.
 
@@ -23,7 +24,9 @@ prints the ratios, of wall and of CPU seconds (user + system, steadier on a shar
 Measured 2026-12-01 on the shared 2-core development machine (load average 5-10, so every wall time is inflated):
 VQA 20.2x faster (wall: evalkit 3.09 s, official 62.5 s; CPU 2.46 s vs 52.7 s, 21.5x), with the numba scanner of
 ``evalkit/formats/vqa_scan.py`` (before it, the same machine gave 4.5-5.0 CPU seconds per evalkit process);
-CIDEr 4.2x (wall 1.46 s vs 6.16 s; CPU 1.05 s vs 5.83 s, 5.5x); COCO segm not measured in that session.
+CIDEr 4.2x (wall 1.46 s vs 6.16 s; CPU 1.05 s vs 5.83 s, 5.5x) against Bleu + Cider alone, and 7.3x (wall 1.55 s
+vs 11.35 s; load average 3.9) once the reference also computes ROUGE_L, as evalkit does; COCO segm not measured
+in that session.
 """
 from __future__ import annotations
 
@@ -119,12 +122,14 @@ def cider_commands() -> dict[str, list[str]]:
         "from pycocotools.coco import COCO;"
         "from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer;"
         "from pycocoevalcap.bleu.bleu import Bleu; from pycocoevalcap.cider.cider import Cider;"
+        "from pycocoevalcap.rouge.rouge import Rouge;"
         "f = io.StringIO(); r = contextlib.redirect_stdout(f); r.__enter__();"
         "coco = COCO(%r); cocoRes = coco.loadRes(%r); ids = cocoRes.getImgIds();"
         "gts = {i: coco.imgToAnns[i] for i in ids}; res = {i: cocoRes.imgToAnns[i] for i in ids};"
         "t = PTBTokenizer(); gts = t.tokenize(gts); res = t.tokenize(res);"
         "bleu = Bleu(4).compute_score(gts, res)[0]; cider = Cider().compute_score(gts, res)[0];"
-        "r.__exit__(None, None, None); print(bleu, cider)"
+        "rouge = Rouge().compute_score(gts, res)[0];"
+        "r.__exit__(None, None, None); print(bleu, cider, rouge)"
     ) % (str(refs), str(res))
     return {"reference": python_command(reference),
             "evalkit": evalkit_command("cider", "--meteor", "no", "--refs", refs, "--pred", res)}
