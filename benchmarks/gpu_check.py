@@ -12,7 +12,7 @@ Printed (one table, with the device name):
    PIL in DataLoader workers; ``gpu``: nvjpeg; ``dali`` when NVIDIA DALI is installed). Against the bare
    forward pass of the same model, input size, batch and precision on a tensor already on the GPU, 30
    batches: their ratio (targets: ≥0.9, ≥0.9, ≥0.8 with compile, ≥0.9 for ViT) and the data-wait fraction.
-2. Agreement: each device backend's predictions vs the CPU PIL pipeline (fp32, TF32 off) on 512 JPEGs
+2. Agreement: each backend's predictions on the GPU (PIL workers too) vs the CPU PIL pipeline (fp32, TF32 off) on 512 JPEGs
    (``--real-jpegs DIR``: the first 512 files under DIR; otherwise synthetic ones) with resnet50 whose random
    weights have batch-norm statistics re-estimated on those images; top-1 and top-5 sets must be identical
    on at least 99.5%, differing files listed.
@@ -419,7 +419,7 @@ def main() -> int:
                            checkpoint=checkpoint)
         agreements = [agreement(parity_root, device, decode, parity_images, 64 if not smoke else batch, workers,
                                 checkpoint, reference, names)
-                      for decode in (decode_backends()[1:] if gpu else ["cpu"])]
+                      for decode in (decode_backends() if gpu else ["cpu"])]  # cpu on CUDA: PIL, model on the GPU
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         rows = imagenet_rows(root, device, images, batch, workers, iters, smoke)
