@@ -82,8 +82,11 @@ def rescore_caches(folders: Sequence[Path], output_dir: Path | None,
                     if batch.ids:
                         for metric in metrics:
                             metric.update(batch.predictions, batch.targets, batch.ids)
-            except InputError as err:  # a chunk edited and re-signed: its predictions are not what the run made
-                raise InputError(f"its predictions cannot be scored ({err}); nothing was changed", file=path) from None
+            except (InputError, TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
+                # a chunk edited and re-signed: its predictions or targets are not what the run made (values of
+                # another type reach the metric, which trusts what its own loader and adapter produce)
+                raise InputError(f"its predictions cannot be scored ({type(err).__name__}: {err}); "
+                                 "nothing was changed", file=path) from None
     timings = [m["timing"] for m in metas]
     record = build_record(meta["task"], dataset, meta["model"], metrics, shards.merge_timings(timings),
                           [i for m in metas for i in m["skipped"]], runtime, None, now(),

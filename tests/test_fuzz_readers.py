@@ -748,10 +748,10 @@ def test_fuzz_cache_folders(cache, data, capsys):
     _fuzz_cache(cache, data, capsys)
 
 
-@pytest.mark.parametrize("kind", ["empty chunk", "meta without identity"])
+@pytest.mark.parametrize("kind", ["empty chunk", "meta without identity", "number among references"])
 def test_cache_regressions(cache, kind, capsys):
     """Defects found (exit 1 before): an empty chunk with a matching checksum (EOFError); a finished run.json
-    without 'identity' (KeyError)."""
+    without 'identity' (KeyError); a re-sealed chunk whose references hold a number (TypeError in the metric)."""
     with Folder() as tmp:
         folder = tmp / "c"
         shutil.copytree(cache, folder)
@@ -759,10 +759,21 @@ def test_cache_regressions(cache, kind, capsys):
             first = sorted(folder.glob("chunk-*"))[0]
             first.unlink()
             (folder / _chunk_name(0, b"")).write_bytes(b"")
-        else:
+        elif kind == "meta without identity":
             meta = json.loads((folder / "run.json").read_text())
             del meta["identity"]
             (folder / "run.json").write_text(json.dumps(meta))
+        else:
+            first = sorted(folder.glob("chunk-*"))[0]
+            with np.load(io.BytesIO(first.read_bytes()), allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+            tree = json.loads(arrays["__tree__"].tobytes())
+            tree[0][2]["l"][-1] = 0.0  # the first batch's last target: a number instead of its list of references
+            arrays["__tree__"] = np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            first.unlink()
+            (folder / _chunk_name(0, buffer.getvalue())).write_bytes(buffer.getvalue())
         before = snapshot(folder)
         code, _ = cli(capsys, ["rescore", str(folder), "--output-dir", str(tmp / "out")], names=("run.json", "chunk-"),
                       out=tmp / "out")
