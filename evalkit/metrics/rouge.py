@@ -7,8 +7,8 @@ and a recall ``lcs/len(ref)``; with the best precision ``P`` and the best recall
 references, the image scores ``(1 + β²)·P·R / (R + β²·P)`` with β = 1.2 (0 when P or R is 0). The
 corpus score is ``numpy.mean`` of the image scores, as pycocoevalcap's.
 
-The LCS is computed bit-parallel (Hyyrö's formulation of Allison–Dix, one big-integer step per
-candidate token); its length is the same integer as pycocoevalcap's dynamic programme, and the
+The LCS is computed bit-parallel (Hyyrö's formulation of Allison–Dix: the candidate's token positions
+as bits, one big-integer step per reference token); its length is the same integer as pycocoevalcap's dynamic programme, and the
 score is the same float expression, so image scores are bitwise equal.
 
 State: each image's candidate and references as given (as :class:`~evalkit.metrics.cider.CiderD`
@@ -28,28 +28,40 @@ from evalkit.registry import METRICS
 BETA = 1.2
 
 
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    """Length of the longest common subsequence of two token lists (bit-parallel, exact)."""
-    if len(a) < len(b):
-        a, b = b, a
+def _position_masks(tokens: Sequence[str]) -> dict[str, int]:
+    """Each distinct token's positions in ``tokens`` as the bits of one integer."""
     masks: dict[str, int] = {}
-    for i, token in enumerate(a):
+    for i, token in enumerate(tokens):
         masks[token] = masks.get(token, 0) | (1 << i)
-    full = (1 << len(a)) - 1
+    return masks
+
+
+def _lcs_with(masks: dict[str, int], length: int, other: Sequence[str]) -> int:
+    """LCS length of the ``length`` tokens whose ``masks`` are given with ``other`` (one step per token of it)."""
+    full = (1 << length) - 1
     v = full
-    for token in b:
+    for token in other:
         u = v & masks.get(token, 0)
         v = ((v + u) | (v - u)) & full
-    return len(a) - v.bit_count()
+    return length - v.bit_count()
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two token lists (bit-parallel, exact)."""
+    return _lcs_with(_position_masks(a), len(a), b)
 
 
 def rouge_l_image(candidate: str, references: Sequence[str], beta: float = BETA) -> float:
-    """pycocoevalcap's ``Rouge.calc_score`` for one tokenised candidate and its tokenised references."""
+    """pycocoevalcap's ``Rouge.calc_score`` for one tokenised candidate and its tokenised references.
+
+    The candidate's position masks are built once for all its references (the LCS length is symmetric).
+    """
     token_c = candidate.split(" ")
+    masks = _position_masks(token_c)
     prec, rec = [], []
     for reference in references:
         token_r = reference.split(" ")
-        lcs = lcs_length(token_r, token_c)
+        lcs = _lcs_with(masks, len(token_c), token_r)
         prec.append(lcs / float(len(token_c)))
         rec.append(lcs / float(len(token_r)))
     prec_max, rec_max = max(prec), max(rec)
