@@ -25,8 +25,8 @@ Measured 2026-12-01 on the shared 2-core development machine (load average 5-10,
 VQA 20.2x faster (wall: evalkit 3.09 s, official 62.5 s; CPU 2.46 s vs 52.7 s, 21.5x), with the numba scanner of
 ``evalkit/formats/vqa_scan.py`` (before it, the same machine gave 4.5-5.0 CPU seconds per evalkit process);
 CIDEr 4.2x (wall 1.46 s vs 6.16 s; CPU 1.05 s vs 5.83 s, 5.5x) against Bleu + Cider alone, and 7.3x (wall 1.55 s
-vs 11.35 s; load average 3.9) once the reference also computes ROUGE_L, as evalkit does; COCO segm not measured
-in that session.
+vs 11.35 s; load average 3.9) once the reference also computes ROUGE_L, as evalkit does, and 6.6x at load 1.2
+(0.86 s vs 5.74 s: the Java tokenizer slows most under load); COCO segm not measured in that session.
 """
 from __future__ import annotations
 
