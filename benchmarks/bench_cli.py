@@ -21,8 +21,8 @@ pycocotools' process takes about a minute, so it runs once.
 Files are written once under the generators' cache folders. ``python benchmarks/bench_cli.py [vqa|cider|coco]``
 prints the ratios, of wall and of CPU seconds (user + system, steadier on a shared machine), and the load average.
 
-Measured 2026-12-01 on the shared 2-core development machine (load average 5-10, so every wall time is inflated):
-VQA 20.2x faster (wall: evalkit 3.09 s, official 62.5 s; CPU 2.46 s vs 52.7 s, 21.5x), with the numba scanner of
+Measured 2026-12-01 on the shared 2-core development machine: VQA 18.5x faster at load 1.0 (wall: evalkit 2.97 s,
+official 55.06 s), and under load 5-10 (every wall time inflated) 20.2x faster (wall: evalkit 3.09 s, official 62.5 s; CPU 2.46 s vs 52.7 s, 21.5x), with the numba scanner of
 ``evalkit/formats/vqa_scan.py`` (before it, the same machine gave 4.5-5.0 CPU seconds per evalkit process);
 CIDEr 4.2x (wall 1.46 s vs 6.16 s; CPU 1.05 s vs 5.83 s, 5.5x) against Bleu + Cider alone, and 7.3x (wall 1.55 s
 vs 11.35 s; load average 3.9) once the reference also computes ROUGE_L, as evalkit does, and 6.6x at load 1.2
