@@ -121,29 +121,18 @@ class GenerationScorer(Scorer):
         return out
 
 
-@SCORERS.register("fid")
-class FIDScorer(GenerationScorer):
-    name = metric = "fid"
-    help = "FID of generated images against a reference set or statistics (pytorch-fid's numbers; --mode clean/tf)"
-
-
-@SCORERS.register("kid")
-class KIDScorer(GenerationScorer):
-    name = metric = "kid"
-    help = "KID (torch-fidelity's numbers): polynomial-kernel unbiased MMD², 100 subsets of 1,000"
-
-
-@SCORERS.register("isc")
-class ISCScorer(GenerationScorer):
-    name = metric = "isc"
-    needs_real = False
-    help = "Inception Score of generated images (torch-fidelity's numbers, 10 splits)"
-
-
-@SCORERS.register("precision-recall")
-class PRCScorer(GenerationScorer):
-    name = metric = "precision-recall"
-    help = "improved precision and recall, k = 3 (torch-fidelity's prc numbers)"
+#: scorer name (also the metric it scores with) → (its help line, whether it needs a reference set)
+INCEPTION_SCORERS = {
+    "fid": ("FID of generated images against a reference set or statistics (pytorch-fid's numbers; "
+            "--mode clean/tf)", True),
+    "kid": ("KID (torch-fidelity's numbers): polynomial-kernel unbiased MMD², 100 subsets of 1,000", True),
+    "isc": ("Inception Score of generated images (torch-fidelity's numbers, 10 splits)", False),
+    "precision-recall": ("improved precision and recall, k = 3 (torch-fidelity's prc numbers)", True),
+}
+for _name, (_help, _needs_real) in INCEPTION_SCORERS.items():
+    SCORERS.register(_name)(type(f"Scorer_{_name}", (GenerationScorer,),
+                                 {"name": _name, "metric": _name, "help": _help, "needs_real": _needs_real,
+                                  "__doc__": _help, "__module__": __name__}))
 
 
 @SCORERS.register("fd-dinov2")
