@@ -19,7 +19,6 @@ class FrechetDinoV2Distance(FeatureMetric):
 
     name = "fd-dinov2"
     keys = ("FD_DINOv2",)
-    main_key = "FD_DINOv2"
     higher_is_better = False
     extractor = "dinov2"
     defaults = {"arch": "vitl14"}

@@ -19,7 +19,6 @@ class FrechetInceptionDistance(FeatureMetric):
 
     name = "fid"
     keys = ("FID",)
-    main_key = "FID"
     higher_is_better = False
     defaults = {"dims": 2048, "mode": "pytorch-fid"}
     neutral_options = {"sqrt": "auto"}

@@ -32,7 +32,6 @@ class LPIPS(Metric):
     name = "lpips"
     state = {"lpips": Column("float64")}
     keys = ("LPIPS",)
-    main_key = "LPIPS"
     higher_is_better = False
     defaults = {"net": "alex", "version": "0.1", "weights_file": None, "lin_file": None, "resize": "bicubic"}
     #: each batch is padded to ``batch_size`` (repeating its last pair), so a pair's number does not depend on which

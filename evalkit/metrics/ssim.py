@@ -63,8 +63,6 @@ class SSIM(Metric):
     name = "ssim"
     state = {"ssim": Column("float64")}
     keys = ("SSIM",)
-    main_key = "SSIM"
-    higher_is_better = True
     defaults = {"gaussian_weights": True, "sigma": 1.5, "use_sample_covariance": False, "data_range": 255,
                 "resize": "bicubic"}
     reference = "scikit-image"

@@ -132,7 +132,6 @@ class ContentLoss(_GatysLoss):
     kind = "content"
     state = {"content_loss": Column("float64")}
     keys = ("content_loss",)
-    main_key = "content_loss"
 
 
 @METRICS.register("style-loss")
@@ -143,4 +142,3 @@ class StyleLoss(_GatysLoss):
     kind = "style"
     state = {"style_loss": Column("float64")}
     keys = ("style_loss",)
-    main_key = "style_loss"
