@@ -78,7 +78,7 @@ def run_loop(dataset: DatasetLoader, adapter: ModelAdapter, metrics: list[Metric
     pin = runtime.pin_memory if runtime.pin_memory is not None else device.startswith("cuda")
     batches = prefetch_to_device(dataset.batches(indices, runtime.batch_size, adapter.transform(), runtime.workers,
                                                  pin, runtime.prefetch_factor, runtime.persistent_workers),
-                                 getattr(adapter, "prepare", None), device)
+                                 adapter.prepare if adapter.prepares_on_device else None, device)
 
     def consume(piece: Any, predictions: Any) -> None:
         if len(piece):

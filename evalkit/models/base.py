@@ -52,6 +52,9 @@ class ModelAdapter(ABC):
     tasks: ClassVar[tuple[str, ...] | None] = None
     #: False for adapters that read predictions from files: their "throughput" is file reading, not a model
     runs_model: ClassVar[bool] = True
+    #: True when :meth:`prepare` does device work (decoding, resizing) that the runner overlaps, on a side
+    #: CUDA stream, with the previous batch's forward pass
+    prepares_on_device: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         self.options = options
@@ -74,6 +77,10 @@ class ModelAdapter(ABC):
 
     def bind(self, dataset: Any, task: str) -> None:
         """Meet the data set before ``load`` (a label map, a results file's records); the default needs nothing."""
+
+    def prepare(self, batch: Batch) -> Batch:
+        """``batch`` ready for :meth:`predict`'s forward pass; the default has nothing to do ahead of it."""
+        return batch
 
     def display_name(self) -> str:
         return display_label(self.name, self.options)
@@ -104,6 +111,7 @@ class TorchModuleAdapter(ModelAdapter):
     """
 
     tasks = ("imagenet",)
+    prepares_on_device = True
 
     def __init__(self, **options: Any):
         super().__init__(**options)
