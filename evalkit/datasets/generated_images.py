@@ -36,7 +36,7 @@ class _WithReference(DatasetLoader):
 
         if self.reference is None:
             return
-        ctx = distributed.context(str(getattr(extractor, "device", "cpu")))
+        ctx = distributed.context(str(extractor.device))
         self.reference_pointers = prepare_reference(self.reference, extractor, None, self.cache_dir, batch_size, workers,
                                                     self.skip_corrupt, ctx=ctx, split=shard_range)
 
