@@ -41,6 +41,16 @@ def packaged_heads(net: str, version: str = "0.1") -> Path:
     return path
 
 
+def heads_file(net: str, version: str = "0.1", lin_file: str | None = None) -> Path:
+    """The linear heads the numbers come from: ``lin_file`` when given, else the ``lpips`` package's own."""
+    if not lin_file:
+        return packaged_heads(net, version)
+    path = Path(lin_file).expanduser()
+    if not path.is_file():
+        raise MissingResourceError(f"LPIPS lin_file not found: {path.resolve()}")
+    return path
+
+
 class LPIPSNet(nn.Module):
     def __init__(self, net: str):
         super().__init__()
@@ -100,9 +110,7 @@ def load_lpips(net: str = "alex", weights_file: str | None = None, lin_file: str
     if net not in NETS:
         raise InputError(f"LPIPS net must be one of {', '.join(NETS)}, got {net!r}", field="net")
     backbone_path = torchvision_weights.resolve_weights(NETS[net][0], weights_file)
-    heads_path = Path(lin_file).expanduser() if lin_file else packaged_heads(net, version)
-    if not heads_path.is_file():
-        raise MissingResourceError(f"LPIPS lin_file not found: {heads_path.resolve()}")
+    heads_path = heads_file(net, version, lin_file)
     return _cached((net,), lambda: LPIPSNet(net), backbone_path, heads_path, device)
 
 

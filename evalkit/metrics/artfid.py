@@ -160,15 +160,9 @@ class ArtFID(Metric):
 
     def _heads(self) -> Path:
         """The LPIPS heads file: ``lin_file``, or the ``lpips`` package's own ``alex.pth``."""
-        from evalkit.errors import MissingResourceError
-        from evalkit.features.lpips_net import packaged_heads
+        from evalkit.features.lpips_net import heads_file
 
-        if not self.options["lin_file"]:
-            return packaged_heads("alex", "0.1")
-        path = Path(self.options["lin_file"]).expanduser()
-        if not path.is_file():
-            raise MissingResourceError(f"LPIPS lin_file not found: {path.resolve()}")
-        return path
+        return heads_file("alex", "0.1", self.options["lin_file"])
 
     def extras(self) -> dict[str, Any]:
         """The weight files (path, SHA-256) the numbers come from, when they are on this machine."""

@@ -71,21 +71,25 @@ class LPIPS(Metric):
 
     def signature(self) -> Signature:
         from evalkit.features import torchvision_weights as tw
-        from evalkit.features.lpips_net import NETS
+        from evalkit.features.lpips_net import NETS, heads_file
 
-        return weights_signature(super().signature(),
-                                 lambda: tw.resolve_weights(NETS[self.options["net"]][0], self.options["weights_file"]))
+        o = self.options
+        signed = weights_signature(super().signature(), lambda: tw.resolve_weights(NETS[o["net"]][0], o["weights_file"]))
+        if not o["lin_file"]:  # the lpips package's heads: named by net and version, as lpips names them
+            return signed
+        return weights_signature(signed, lambda: heads_file(o["net"], str(o["version"]), o["lin_file"]),
+                                 "lin_file", "heads_sha256")
 
     def extras(self) -> dict[str, Any]:
         """The weight files (path, SHA-256) the numbers come from, when they are on this machine."""
         from evalkit.errors import MissingResourceError
         from evalkit.features import torchvision_weights as tw
-        from evalkit.features.lpips_net import NETS, packaged_heads
+        from evalkit.features.lpips_net import NETS, heads_file
 
         o = self.options
         try:
             backbone = tw.resolve_weights(NETS[o["net"]][0], o["weights_file"])
-            heads = o["lin_file"] or packaged_heads(o["net"], str(o["version"]))
+            heads = heads_file(o["net"], str(o["version"]), o["lin_file"])
         except (MissingResourceError, KeyError):
             return {}
         return {"weights": {"backbone": tw.describe(backbone), "heads": tw.describe(heads)}}

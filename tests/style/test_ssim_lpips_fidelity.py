@@ -5,6 +5,8 @@ TORCH_HOME, which both evalkit and the ``lpips`` package (through torchvision) r
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,23 @@ def test_lpips_signature_names_the_weights_by_content_not_path(tmp_path):
     assert METRICS.get("lpips")(weights_file=str(copy)).signature() == first
     assert METRICS.get("lpips")(weights_file=weights_file("alexnet", seed=1)).signature() != first
     assert "weights_file" not in str(first) and "weights_sha256:" in str(first)
+
+
+def test_lpips_signature_names_a_given_lin_file_by_content_not_path(tmp_path):
+    """``lin_file`` is signed by its SHA-256 as the backbone is: a copy elsewhere signs alike, other heads do not."""
+    import shutil
+
+    pytest.importorskip("lpips")
+    from evalkit.features.lpips_net import packaged_heads
+    from tests.style._weights import weights_file
+
+    backbone = weights_file("alexnet")
+    heads = shutil.copy(packaged_heads("alex"), tmp_path / "mine.pth")
+    signed = METRICS.get("lpips")(weights_file=backbone, lin_file=str(heads)).signature()
+    copy = shutil.copy(heads, tmp_path / "elsewhere.pth")
+    assert METRICS.get("lpips")(weights_file=backbone, lin_file=str(copy)).signature() == signed
+    other = tmp_path / "other.pth"
+    other.write_bytes(Path(heads).read_bytes() + b"\0")
+    assert METRICS.get("lpips")(weights_file=backbone, lin_file=str(other)).signature() != signed
+    assert "lin_file" not in str(signed) and str(tmp_path) not in str(signed) and "heads_sha256:" in str(signed)
+    assert "heads_sha256" not in str(METRICS.get("lpips")(weights_file=backbone).signature())
