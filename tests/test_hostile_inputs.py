@@ -211,6 +211,18 @@ CASES += [
     Case("topk labels binary", TOPK, 2, ("y.txt", "UTF-8"), {"l.npy": LOGITS, "y.txt": b"\xff\xfe\x00\x01"}),
     Case("topk labels symlink to a system file", TOPK, 2, ("y.txt", "line 1"), {"l.npy": LOGITS},
          setup=lambda tmp: (tmp / "y.txt").symlink_to("/etc/passwd"), absent=("root:x", "/bin/")),
+    Case("topk class subset label outside it", [*TOPK, "--class-subset", "imagenet-a"], 2, ("y.txt", "line 1"),
+         {"l.npy": npy(np.zeros((1, 1000), np.float32)), "y.txt": "0\n"}),
+]
+REAL = ["score", "real-topk", "--logits", "{tmp}/l.npy", "--files", "{tmp}/f.txt"]
+REAL_LOGITS = npy(np.zeros((2, 1000), np.float32))
+CASES += [
+    Case("real-topk file list shorter", REAL, 2, ("f.txt", "1 file names for 2 rows"),
+         {"l.npy": REAL_LOGITS, "f.txt": "ILSVRC2012_val_00000001.JPEG\n"}),
+    Case("real-topk file list names another file", REAL, 2, ("f.txt", "line 2"),
+         {"l.npy": REAL_LOGITS, "f.txt": "ILSVRC2012_val_00000001.JPEG\n\x1b[31mred.jpg\n"}, absent=("\x1b[31m",)),
+    Case("real-topk labels file missing", [*REAL[:4], "--real-labels", "{tmp}/none.json"], 2, ("none.json", "not found"),
+         {"l.npy": REAL_LOGITS}),
 ]
 
 REF = "{tmp}/ref.txt"

@@ -23,6 +23,12 @@ from evalkit.registry import METRICS
 VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})\.(JPEG|jpeg|jpg|JPG|png)$")
 
 
+def val_position(sample_id: str) -> int:
+    """0 for ``…/ILSVRC2012_val_00000001.JPEG``: where real.json holds the image's set; -1 for any other name."""
+    match = VAL_NAME.search(PurePosixPath(sample_id.replace("\\", "/")).name)
+    return int(match.group(1)) - 1 if match else -1
+
+
 @METRICS.register("real-topk")
 class RealTopK(Metric):
     """ReaL top-1/top-5 accuracy and error (percent). State: each image's top-5, ReaL set and hits.
@@ -75,8 +81,7 @@ class RealTopK(Metric):
                  correct1=hits[:, :1].any(axis=1), correct5=hits[:, :5].any(axis=1))
 
     def _position(self, sample_id: str, count: int) -> int:
-        match = VAL_NAME.search(PurePosixPath(sample_id.replace("\\", "/")).name)
-        position = int(match.group(1)) - 1 if match else -1
+        position = val_position(sample_id)
         if not 0 <= position < count:
             raise InputError(f"no ReaL label set for sample {sample_id!r}: ReaL labels the ILSVRC2012 val images "
                              f"{real_file_name(0)} … {real_file_name(count - 1)} by file name",
