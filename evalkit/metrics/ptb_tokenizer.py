@@ -381,12 +381,50 @@ def tokenize(captions: Iterable[str], backend: str = "python") -> list[str]:
 _RECENT: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
 
+#: a lower-cased line that :func:`guaranteed` accepts (when its text is ASCII) and :func:`tokenize_caption` only
+#: strips, maybe dropping a final period: words on single spaces (the words, the last word, the final period)
+_PLAIN_LINE = re.compile(r"[ \t]*((?:[a-z0-9]+ )*([a-z0-9]+))(\.?)[ \t]*")
+#: plain lines whose final period is not simply kept or dropped: a one-letter word's (it depends on the next line)
+#: and a case-sensitive abbreviation's
+_OWN_PERIOD = frozenset("abcdefghijklmnopqrstuvwxyz") | CASE_SENSITIVE_ABBREVIATIONS.keys()
+_SPLIT_PLAIN_WORDS = tuple(w for w in SPLIT_WORDS if w.isalpha())
+
+
+def _tokenize_plain_lines(lines: list[str]) -> list[str | None]:
+    """:func:`tokenize_caption` of each plain line (see ``_PLAIN_LINE``; None for the other lines, which need
+    the exact path): the input lower-cased as one text, a C-level match per line, no Python call per line."""
+    text = "\n".join(lines)
+    lowered_text = text.lower()
+    lowered = lowered_text.split("\n")  # one per line: lines hold no line break, and lower() makes none
+    out: list[str | None] = []
+    for match in map(_PLAIN_LINE.fullmatch, lowered):
+        if match is None:
+            out.append(None)
+            continue
+        words, last, period = match.groups()
+        if not period:
+            out.append(words)
+        elif last in _OWN_PERIOD:
+            out.append(None)
+        else:
+            out.append(words + period if last in ABBREVIATIONS else words)
+    split_words = [w for w in _SPLIT_PLAIN_WORDS if w in lowered_text]
+    if not text.isascii() or split_words:  # a non-ASCII line is not guaranteed; a split word takes the exact path
+        for i, line in enumerate(lines):
+            if out[i] is not None and (not line.isascii() or any(w in lowered[i] for w in split_words)):
+                out[i] = None
+    return out
+
+
 def _tokenize_python(captions: list[str], fallback: bool) -> list[str]:
     lines = [c.replace("\n", " ") for c in captions]
-    out = [tokenize_caption(line, _following(lines, i)) for i, line in enumerate(lines)]
-    if fallback:
-        rejected = [i for i, line in enumerate(lines) if not guaranteed(line)]
+    out = _tokenize_plain_lines(lines)
+    other = [i for i, tokens in enumerate(out) if tokens is None]
+    for i in other:
+        out[i] = tokenize_caption(lines[i], _following(lines, i))
+    if fallback:  # plain lines are guaranteed
+        rejected = [i for i in other if not guaranteed(lines[i])]
         if rejected:
             for i, tokens in _tokenize_java_in_context(lines, rejected).items():
                 out[i] = tokens
-    return out
+    return out  # type: ignore[return-value]
