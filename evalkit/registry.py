@@ -113,7 +113,7 @@ BUILTIN_METRICS = {
 }
 BUILTIN_SCORERS = {
     "analogy": "evalkit.scoring.analogy", "bleu": "evalkit.scoring.bleu", "cider": "evalkit.scoring.cider",
-    "coco-bbox": "evalkit.scoring.coco", "coco-segm": "evalkit.scoring.coco", "topk": "evalkit.scoring.topk",
+    "coco-bbox": "evalkit.scoring.coco", "coco-segm": "evalkit.scoring.coco", "topk": "evalkit.scoring.topk", "real-topk": "evalkit.scoring.topk",
     "coco-keypoints": "evalkit.scoring.coco", "lvis-segm": "evalkit.scoring.coco", "lvis-bbox": "evalkit.scoring.coco",
     "vqa": "evalkit.scoring.vqa",
     "fid": "evalkit.scoring.generation", "kid": "evalkit.scoring.generation", "isc": "evalkit.scoring.generation",
