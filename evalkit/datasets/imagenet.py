@@ -21,6 +21,11 @@ DEVKIT_MAP = "map_clsloc.txt"
 LOC_SOLUTION = "LOC_val_solution.csv"
 
 
+def natural_key(name: str) -> list[int | str]:
+    """timm's ImageFolder sort key: lower case, digit runs compared as numbers."""
+    return [int(part) if part.isdecimal() else part for part in re.split(r"(\d+)", name.lower())]
+
+
 def scan_class_folders(root: Path, index_of: Callable[[Path], int]) -> tuple[list[Path], list[int]]:
     """Every image under each class folder of ``root`` (folders and files sorted), labelled ``index_of(folder)``."""
     files, labels = [], []
@@ -40,7 +45,8 @@ class ImageNetVal(DatasetLoader):
     Layouts, detected from ``root``:
     - ImageFolder: one sub-folder per class. Folders named by ImageNet wnids get the
       1000-class sorted-wnid index (as timm and torchvision on the full set); other
-      names get their index in the sorted folder list.
+      names get their index in timm's natural sort of the folder names (``2`` before ``10``,
+      case ignored), as timm's ``validate.py`` labels them.
     - flat: ``ILSVRC2012_val_XXXXXXXX.JPEG`` files with ``LOC_val_solution.csv`` or the
       devkit's ``ILSVRC2012_validation_ground_truth.txt`` (in root, its parent, or
       ``labels_file``).
@@ -93,9 +99,9 @@ class ImageNetVal(DatasetLoader):
         if class_dirs and all(p.name in known for p in class_dirs):
             classes = [wnid for wnid, _, _ in imagenet_classes()]
             index = known
-        else:
-            classes = [p.name for p in class_dirs]
-            index = {p.name: i for i, p in enumerate(class_dirs)}
+        else:  # timm's ImageFolder order (validate.py), not a string sort: folders 2, 10 are classes 0, 1
+            classes = sorted((p.name for p in class_dirs), key=lambda name: (natural_key(name), name))
+            index = {name: i for i, name in enumerate(classes)}
         files, labels = scan_class_folders(root, lambda folder: index[folder.name])
         return "imagefolder", files, labels, classes
 

@@ -50,6 +50,18 @@ def test_imagefolder_of_other_names_uses_sorted_folder_order(tmp_path):
     assert {i.split("/")[0]: l for i, l in zip(data.sample_ids(), data.labels)} == {"apple": 0, "mango": 1, "zebra": 2}
 
 
+def test_imagefolder_of_other_names_labels_as_timm_validate_py(tmp_path):
+    """Numbered and mixed-case folders get timm's ImageFolder class indices (natural sort), not a string sort's."""
+    from timm.data.readers.reader_image_folder import find_images_and_targets
+
+    folders = ["10", "9", "2", "Bird", "ant", "img10", "img2"]
+    make_imagefolder(tmp_path, folders)
+    data = ImageNetVal(tmp_path)
+    _, class_to_idx = find_images_and_targets(str(tmp_path))
+    assert data.classes == sorted(class_to_idx, key=class_to_idx.get)
+    assert {i.split("/")[0]: l for i, l in zip(data.sample_ids(), data.labels)} == class_to_idx
+
+
 def test_batches_stack_tensors_and_respect_limit(tmp_path):
     make_imagefolder(tmp_path, WNIDS)
     data = ImageNetVal(tmp_path)
