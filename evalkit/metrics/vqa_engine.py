@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answer
+from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answers
 
 
 @dataclass
@@ -142,7 +142,7 @@ def question_accuracies(table: AnswerTable, predictions: Sequence[str]) -> np.nd
     wanted[raw_pred[disagree]] = True
     needed = np.flatnonzero(wanted)
     norm_of = np.full(len(distinct), -1, dtype=np.int64)
-    norm_of[needed] = _codes(list(map(normalize_answer, map(cleaned.__getitem__, needed.tolist()))), _encoder())
+    norm_of[needed] = _codes(normalize_answers(map(cleaned.__getitem__, needed.tolist())), _encoder())
     gt[disagree] = norm_of[grid[disagree]]  # rows compare in one code space each: cleaned or normalised
     pred[disagree] = norm_of[raw_pred[disagree]]
     match = gt == pred[:, None]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Iterable
 
 PUNCTUATION: tuple[str, ...] = (
     ";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!",
@@ -54,7 +55,15 @@ CONTRACTIONS: dict[str, str] = {
 
 _DIGIT_COMMA_DIGIT = re.compile(r"(\d)(,)(\d)")
 _PERIOD = re.compile(r"(?!<=\d)(\.)(?!\d)")
-_ANY_MARK = re.compile("[" + re.escape("".join(PUNCTUATION)) + ".]")
+_MARKS = "".join(PUNCTUATION)
+_ANY_MARK = re.compile("[" + re.escape(_MARKS) + ".]")
+#: a mark with a space on either side: the official loop deletes that mark everywhere, else spaces it
+_MARK_BY_SPACE = re.compile("[{0}](?= )|(?<= )[{0}]".format(re.escape(_MARKS)))
+_MARKS_SPACED = str.maketrans(_MARKS, " " * len(_MARKS))
+_MARKS_DELETED = str.maketrans("", "", _MARKS)
+#: lower-case ASCII words of letters and digits joined by single spaces: no punctuation rule applies,
+#: and ``processDigitArticle`` re-joins them unchanged unless one is a special word
+_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 #: the official call is ``periodStrip.sub("", text, re.UNICODE)``: the flag lands in ``count``
 _PERIOD_COUNT = int(re.UNICODE)
 
@@ -65,14 +74,18 @@ def clean_whitespace(text: str) -> str:
 
 
 def strip_punctuation(text: str) -> str:
-    """The official ``processPunctuation``."""
+    """The official ``processPunctuation``, its per-mark loop as one ``str.translate``.
+
+    Each mark's fate depends only on the original text and a replacement never makes or removes
+    another mark, so the official sequential replaces equal one translation.
+    """
     if _ANY_MARK.search(text) is None:  # most answers: nothing to replace or delete
         return text
-    glued_number = _DIGIT_COMMA_DIGIT.search(text) is not None
-    out = text
-    for mark in PUNCTUATION:
-        delete = glued_number or (mark + " ") in text or (" " + mark) in text
-        out = out.replace(mark, "" if delete else " ")
+    if _DIGIT_COMMA_DIGIT.search(text) is not None:
+        out = text.translate(_MARKS_DELETED)
+    else:
+        deleted = _MARK_BY_SPACE.findall(text)
+        out = text.translate({**_MARKS_SPACED, **dict.fromkeys(map(ord, deleted))} if deleted else _MARKS_SPACED)
     return _PERIOD.sub("", out, _PERIOD_COUNT)
 
 
@@ -95,4 +108,11 @@ def digits_and_articles(text: str) -> str:
 @lru_cache(maxsize=1 << 20)
 def normalize_answer(text: str) -> str:
     """Full normalisation of an already whitespace-cleaned answer (used when the humans disagree)."""
+    if _PLAIN.fullmatch(text) is not None and _SPECIAL_WORDS.isdisjoint(text.split(" ")):
+        return text  # most answers: provably unchanged by both steps
     return digits_and_articles(strip_punctuation(text))
+
+
+def normalize_answers(texts: Iterable[str]) -> list[str]:
+    """:func:`normalize_answer` of distinct answers, uncached: filling the cache would cost more than the rules."""
+    return list(map(normalize_answer.__wrapped__, texts))

@@ -18,7 +18,8 @@ from tests.metrics._vqa_strategies import TOKENS, answer_text, questions
 from tests.conftest import shared_file
 from evalkit.metrics.vqa import VQAAccuracy, vqa_accuracy, vqa_metric
 from evalkit.metrics.vqa_engine import answer_table, question_accuracies
-from evalkit.metrics.vqa_normalize import clean_whitespace, normalize_answer
+from evalkit.metrics.vqa_normalize import (ARTICLES, CONTRACTIONS, NUMBER_WORDS, PUNCTUATION, clean_whitespace,
+                                          normalize_answer, normalize_answers, strip_punctuation)
 from evalkit.registry import METRICS
 from tests.helpers import merge_through_json
 
@@ -74,6 +75,24 @@ def test_real_questions_normalised_predictions(real_annotations):
 def test_normalisation_matches_reference(text):
     cleaned = clean_whitespace(text)
     assert normalize_answer(cleaned) == ref.processDigitArticle(ref.processPunctuation(cleaned))
+
+
+#: words every rule acts on (number words, articles, contraction keys), plain words, and anything at all
+_WORDS = st.one_of(st.sampled_from(TOKENS), st.sampled_from(sorted({*NUMBER_WORDS, *ARTICLES, *CONTRACTIONS})),
+                   st.from_regex(r"[a-z0-9]{1,6}", fullmatch=True), st.text(max_size=4))
+_GLUE = st.sampled_from([" ", " ", " ", "  ", "", "\u00a0", "\u3000", *PUNCTUATION, ".", ", ", " .", "'"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(parts=st.lists(st.tuples(_WORDS, _GLUE), max_size=6))
+def test_fast_paths_match_reference(parts):
+    """The plain-answer shortcut and the one-translation punctuation step equal the official loops."""
+    text = "".join(word + glue for word, glue in parts)
+    for answer in (text, clean_whitespace(text), text.strip(" ,.")):
+        expected = ref.processDigitArticle(ref.processPunctuation(answer))
+        assert strip_punctuation(answer) == ref.processPunctuation(answer)
+        assert normalize_answer.__wrapped__(answer) == expected
+        assert normalize_answers([answer, answer]) == [expected, expected]
 
 
 def test_period_strip_quirks():
