@@ -5,6 +5,7 @@ results file is fixed in one look instead of by a ``KeyError`` deep in the evalu
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 from dataclasses import dataclass
@@ -28,13 +29,19 @@ def read_json(path: str | Path) -> Any:
     return jsonio.read_json(path, "file")
 
 
+def _worth_scanning(path: Path) -> bool:
+    """Whether ``path`` is a plain ``.json`` file big enough for the scanner (small files: orjson is faster than
+    loading numba); raises OSError for a file that cannot be read."""
+    warm = "evalkit.formats.vqa_scan" in sys.modules
+    return path.suffix == ".json" and path.stat().st_size >= min(MIN_SCAN_BYTES, WARM_SCAN_BYTES if warm else 1 << 62)
+
+
 def _scan(path: str | Path, kind: int) -> Any:
     """:func:`evalkit.formats.vqa_scan.scan` of a big plain ``.json`` file, or None: then the caller reads it
-    with orjson, which gives every error (small files too: for them orjson is faster than loading numba)."""
+    with orjson, which gives every error."""
     path = Path(path).expanduser()
     try:
-        warm = "evalkit.formats.vqa_scan" in sys.modules
-        if path.suffix != ".json" or path.stat().st_size < min(MIN_SCAN_BYTES, WARM_SCAN_BYTES if warm else 1 << 62):
+        if not _worth_scanning(path):
             return None
         import mmap
 
@@ -170,17 +177,26 @@ def load_annotations(path: str | Path) -> list[dict[str, Any]]:
 
 def load_annotation_columns(path: str | Path) -> AnnotationColumns:
     """:func:`load_annotations` as the columns that scoring reads (each field extracted once)."""
+    return _annotation_columns(path, _scanned_columns(path))
+
+
+def _scanned_columns(path: str | Path) -> AnnotationColumns | None:
+    """The scanner's annotation columns, question ids not yet checked unique; None: the file is left to orjson."""
     scanned = _scan(path, _ANNOTATIONS)
-    if scanned is not None:
-        types = [*scanned.types, None]  # code -1: null or absent
-        records = scanned.records
-        columns = AnnotationColumns(records[:, 0].tolist(),
-                                    EncodedAnswers(scanned.answers[:, 0], records[:, 1], dict(zip(scanned.strings,
-                                                   range(len(scanned.strings))))),
-                                    list(map(types.__getitem__, records[:, 2].tolist())),
-                                    list(map(types.__getitem__, records[:, 3].tolist())))
-    else:
-        columns = check_annotations(_list_in(read_json(path), "annotations", path), path)
+    if scanned is None:
+        return None
+    types = [*scanned.types, None]  # code -1: null or absent
+    records = scanned.records
+    return AnnotationColumns(records[:, 0].tolist(),
+                             EncodedAnswers(scanned.answers[:, 0], records[:, 1], dict(zip(scanned.strings,
+                                            range(len(scanned.strings))))),
+                             list(map(types.__getitem__, records[:, 2].tolist())),
+                             list(map(types.__getitem__, records[:, 3].tolist())))
+
+
+def _annotation_columns(path: str | Path, scanned: AnnotationColumns | None) -> AnnotationColumns:
+    """:func:`load_annotation_columns` given :func:`_scanned_columns`."""
+    columns = check_annotations(_list_in(read_json(path), "annotations", path), path) if scanned is None else scanned
     _check_unique(columns.question_ids, path)
     return columns
 
@@ -201,11 +217,22 @@ def load_question_ids(path: str | Path) -> set[int]:
     The usual valid file is checked column-wise in C; a failing one is walked by :func:`load_questions`'s
     loop, which names the first bad record.
     """
+    return _question_ids(path, _scanned_question_ids(path))
+
+
+def _scanned_question_ids(path: str | Path) -> set[int] | None:
+    """The scanner's question ids when they are distinct; None: the file is left to orjson."""
     scanned = _scan(path, _QUESTIONS)
+    if scanned is None:
+        return None
+    out = set(scanned.records[:, 0].tolist())
+    return out if len(out) == len(scanned.records) else None
+
+
+def _question_ids(path: str | Path, scanned: set[int] | None) -> set[int]:
+    """:func:`load_question_ids` given :func:`_scanned_question_ids`."""
     if scanned is not None:
-        out = set(scanned.records[:, 0].tolist())
-        if len(out) == len(scanned.records):
-            return out
+        return scanned
     records = _list_in(read_json(path), "questions", path)
     if _only(records, dict):
         qids = field_values(records, "question_id")
@@ -255,12 +282,52 @@ def parse_results(records: Any, path: Path | str | None = None) -> dict[int, str
 
 
 def load_results(path: str | Path) -> dict[int, str]:
+    return _results(path, _scanned_results(path))
+
+
+def _scanned_results(path: str | Path) -> dict[int, str] | None:
+    """The scanner's ``question_id → answer`` when no question repeats; None: the file is left to orjson."""
     scanned = _scan(path, _RESULTS)
-    if scanned is not None:
-        out = dict(zip(scanned.records[:, 0].tolist(), map(scanned.strings.__getitem__, scanned.records[:, 1].tolist())))
-        if len(out) == len(scanned.records):
-            return out
-    return parse_results(read_json(path), path)
+    if scanned is None:
+        return None
+    out = dict(zip(scanned.records[:, 0].tolist(), map(scanned.strings.__getitem__, scanned.records[:, 1].tolist())))
+    return out if len(out) == len(scanned.records) else None
+
+
+def _results(path: str | Path, scanned: dict[int, str] | None) -> dict[int, str]:
+    """:func:`load_results` given :func:`_scanned_results`."""
+    return parse_results(read_json(path), path) if scanned is None else scanned
+
+
+def load_scoring_files(annotations: str | Path, questions: str | Path | None,
+                       results: str | Path) -> tuple[AnnotationColumns, dict[int, str]]:
+    """The annotation columns and results of a scoring run, each file read and checked as its loader does, and the
+    questions (when given) checked to cover every annotated question; errors come in that order.
+
+    The scanner reads the annotations on a second thread while this one reads the other two files: its kernels
+    release the GIL, and the annotations are most of the bytes.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # numba imports it anyway
+
+    with ThreadPoolExecutor(1) as pool:
+        with contextlib.suppress(OSError, ValueError):  # (the readers below name an unreadable file)
+            if _worth_scanning(Path(annotations).expanduser()):  # numba loaded here: the two below see it
+                import evalkit.formats.vqa_scan  # noqa: F401
+        ahead = pool.submit(_scanned_columns, annotations)
+        question_ids = _scanned_question_ids(questions) if questions else None
+        answers = _scanned_results(results)
+        columns = _annotation_columns(annotations, ahead.result())
+    if questions:
+        _check_covered(columns.question_ids, _question_ids(questions, question_ids), questions)
+    return columns, _results(results, answers)
+
+
+def _check_covered(annotated: Sequence[int], question_ids: set[int], path: str | Path) -> None:
+    if not question_ids.issuperset(annotated):
+        absent = [qid for qid in annotated if qid not in question_ids]
+        raise InputError(f"{len(absent)} annotated questions are not in the questions file, first "
+                         f"question_id {absent[0]} (do the two files belong to the same split?)",
+                         file=path, record=f"question_id {absent[0]}")
 
 
 def align_results(

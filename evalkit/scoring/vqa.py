@@ -33,20 +33,13 @@ class VQAScorer(Scorer):
             return self._score(args)
 
     def _score(self, args: argparse.Namespace) -> dict[str, Any]:
-        from evalkit.formats.vqa import align_question_ids, load_annotation_columns, load_question_ids, load_results
+        from evalkit.formats.vqa import align_question_ids, load_scoring_files
         from evalkit.metrics.vqa import VQAAccuracy
 
-        columns = load_annotation_columns(args.annotations)  # read and checked once, field by field
-        if getattr(args, "questions", None):
-            questions = load_question_ids(args.questions)
-            if not questions.issuperset(columns.question_ids):
-                absent = [qid for qid in columns.question_ids if qid not in questions]
-                raise InputError(f"{len(absent)} annotated questions are not in the questions file, first "
-                                 f"question_id {absent[0]} (do the two files belong to the same split?)",
-                                 file=args.questions, record=f"question_id {absent[0]}")
-            del questions
-        rows, answers = align_question_ids(columns.question_ids, load_results(args.pred),
-                                           bool(getattr(args, "subset", False)), args.pred)
+        # read and checked once, field by field
+        columns, results = load_scoring_files(args.annotations, getattr(args, "questions", None), args.pred)
+        rows, answers = align_question_ids(columns.question_ids, results, bool(getattr(args, "subset", False)),
+                                           args.pred)
         if not len(columns.question_ids if rows is None else rows):  # the official script would divide by zero
             raise InputError("no question to score: the annotations hold none" if not len(columns.question_ids) else
                              "no result answers an annotated question", file=args.pred if len(columns.question_ids)

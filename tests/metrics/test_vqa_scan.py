@@ -212,3 +212,42 @@ def test_byte_mutations(monkeypatch, tmp_path, kind):
         else:
             data.insert(at, rng.choice(alphabet))
         _same(monkeypatch, tmp_path, kind, bytes(data))
+
+
+def _one_by_one(annotations: str, questions: str | None, results: str) -> Any:
+    """What ``evalkit score vqa`` read before the files were read concurrently: one loader after the other."""
+    columns = F.load_annotation_columns(annotations)
+    if questions:
+        F._check_covered(columns.question_ids, F.load_question_ids(questions), questions)
+    return columns, F.load_results(results)
+
+
+def _comparable(columns: F.AnnotationColumns, results: dict[int, str]) -> Any:
+    return columns.question_ids, _answers_of(columns), columns.question_types, columns.answer_types, results
+
+
+FILE_VARIANTS = {
+    "annotations": [VALID["annotations"], "{", json.dumps({"annotations": [RECORD, RECORD]})],
+    "questions": [None, VALID["questions"], "[1", json.dumps({"questions": [{"question_id": 7}]}),
+                  json.dumps({"questions": [{"question_id": 7}, {"question_id": 7}, {"question_id": 8}]})],
+    "results": [VALID["results"], '[{"question_id": 7}]', json.dumps(RESULTS + RESULTS)],
+}
+
+
+@pytest.mark.parametrize("scanner", [False, True])
+def test_concurrent_reading_gives_the_one_by_one_outcome(monkeypatch, tmp_path, scanner):
+    """Every mix of valid and broken files: the same columns and results, or the same first error."""
+    monkeypatch.setattr(F, "MIN_SCAN_BYTES", 0 if scanner else 1 << 62)
+    cases = 0
+    for ann in FILE_VARIANTS["annotations"]:
+        for questions in FILE_VARIANTS["questions"]:
+            for results in FILE_VARIANTS["results"]:
+                paths = []
+                for kind, text in (("annotations", ann), ("questions", questions), ("results", results)):
+                    if text is not None:
+                        (tmp_path / f"{kind}.json").write_text(text)
+                    paths.append(None if text is None else str(tmp_path / f"{kind}.json"))
+                expected = _outcome(lambda _: _comparable(*_one_by_one(*paths)), "")
+                assert _outcome(lambda _: _comparable(*F.load_scoring_files(*paths)), "") == expected
+                cases += expected[0] == "ok"
+    assert cases == 2  # the valid files, with and without questions
