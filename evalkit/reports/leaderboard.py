@@ -7,6 +7,7 @@ together: they get boards of their own, and each board says why it was split.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -104,14 +105,16 @@ def _system_labels(table: pd.DataFrame) -> pd.Series:
 
 def display_table(board: Board) -> pd.DataFrame:
     """The board as the strings a reader sees: formatted numbers, CI, units, flags."""
+    main_digits = column_digits(board.runs["value"], counts=False)
     out = pd.DataFrame({
         "rank": board.runs["rank"].astype(str),
         "model": [f"{s} {RANDOM_FLAG}" if flag else s for s, flag in zip(board.runs["system"], board.runs["random_weights"])],
-        f"{board.main_metric} ({'↑' if board.higher_is_better else '↓'})": board.runs["value"].map(fmt_number),
-        "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(board.runs["ci_low"], board.runs["ci_high"])],
+        f"{board.main_metric} ({'↑' if board.higher_is_better else '↓'})": board.runs["value"].map(
+            lambda v: fmt_number(v, main_digits)),
+        "95% CI": [fmt_ci(lo, hi, max(main_digits, 2)) for lo, hi in zip(board.runs["ci_low"], board.runs["ci_high"])],
     })
     for metric in board.metrics[1:]:
-        out[metric] = board.runs[f"metric:{metric}"].map(fmt_number)
+        out[metric] = fmt_column(board.runs[f"metric:{metric}"])
     out["throughput (samples/s)"] = board.runs["throughput"].map(lambda v: fmt_number(v, 1))
     out["peak memory"] = board.runs["peak_memory_bytes"].map(fmt_bytes)
     out["device"] = board.runs["device"].fillna("–").astype(str) + " " + board.runs["precision"].fillna("").astype(str)
@@ -133,8 +136,25 @@ def fmt_number(value: object, digits: int = 2) -> str:
     return "–" if value is None or pd.isna(value) else f"{float(value):,.{digits}f}"
 
 
-def fmt_ci(low: object, high: object) -> str:
-    return "–" if pd.isna(low) or pd.isna(high) else f"[{float(low):.2f}, {float(high):.2f}]"
+def column_digits(values: pd.Series, counts: bool = True) -> int:
+    """Decimals that let a column's values be told apart: none for counts (whole numbers, ``counts``), four for
+    values under 1 (fractions, KID, LPIPS: 0.0307, not 0.03), else two."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    numbers = numbers[numbers.map(math.isfinite)]
+    if numbers.empty:
+        return 2
+    if counts and (numbers == numbers.round()).all() and (numbers.abs() >= 1).any():
+        return 0
+    return 4 if (numbers.abs() < 1).all() else 2
+
+
+def fmt_column(values: pd.Series) -> pd.Series:
+    digits = column_digits(values)
+    return values.map(lambda v: fmt_number(v, digits))
+
+
+def fmt_ci(low: object, high: object, digits: int = 2) -> str:
+    return "–" if pd.isna(low) or pd.isna(high) else f"[{float(low):.{digits}f}, {float(high):.{digits}f}]"
 
 
 def fmt_bytes(value: object) -> str:

@@ -94,3 +94,14 @@ def test_report_writes_tables_plots_and_a_self_contained_index(factory, tmp_path
     assert "| rank | model | top1_error (↓) | 95% CI |" in markdown and f"noise {RANDOM_FLAG}" in markdown
     assert "✔ good better" in markdown and "no difference" in markdown
     assert re.search(r"\| (good|close) \| (good|close) \|.*\| not significant \|", markdown)
+
+
+def test_columns_show_counts_whole_and_small_values_with_four_decimals():
+    import pandas as pd
+
+    from evalkit.reports.leaderboard import column_digits, fmt_column
+
+    assert fmt_column(pd.Series([3.0, 19446.0, float("nan")])).tolist() == ["3", "19,446", "–"]
+    assert fmt_column(pd.Series([0.0307, 0.0005])).tolist() == ["0.0307", "0.0005"]
+    assert fmt_column(pd.Series([76.125, 0.5])).tolist() == ["76.12", "0.50"]
+    assert column_digits(pd.Series([100.0, 50.0]), counts=False) == 2 and column_digits(pd.Series([0.0, 0.0])) == 4
