@@ -137,13 +137,13 @@ def fmt_number(value: object, digits: int = 2) -> str:
 
 
 def column_digits(values: pd.Series, counts: bool = True) -> int:
-    """Decimals that let a column's values be told apart: none for counts (whole numbers, ``counts``), four for
-    values under 1 (fractions, KID, LPIPS: 0.0307, not 0.03), else two."""
+    """Decimals that let a column's values be told apart: none for counts (``counts``: whole numbers, one over
+    100, so never a percentage), four for values under 1 (fractions, KID, LPIPS: 0.0307, not 0.03), else two."""
     numbers = pd.to_numeric(values, errors="coerce").dropna()
     numbers = numbers[numbers.map(math.isfinite)]
     if numbers.empty:
         return 2
-    if counts and (numbers == numbers.round()).all() and (numbers.abs() >= 1).any():
+    if counts and (numbers == numbers.round()).all() and (numbers.abs() > 100).any():
         return 0
     return 4 if (numbers.abs() < 1).all() else 2
 

@@ -102,6 +102,7 @@ def test_columns_show_counts_whole_and_small_values_with_four_decimals():
     from evalkit.reports.leaderboard import column_digits, fmt_column
 
     assert fmt_column(pd.Series([3.0, 19446.0, float("nan")])).tolist() == ["3", "19,446", "–"]
+    assert fmt_column(pd.Series([44.0, 12.0])).tolist() == ["44.00", "12.00"]  # whole percentages stay percentages
     assert fmt_column(pd.Series([0.0307, 0.0005])).tolist() == ["0.0307", "0.0005"]
     assert fmt_column(pd.Series([76.125, 0.5])).tolist() == ["76.12", "0.50"]
     assert column_digits(pd.Series([100.0, 50.0]), counts=False) == 2 and column_digits(pd.Series([0.0, 0.0])) == 4
