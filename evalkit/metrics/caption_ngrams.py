@@ -6,7 +6,9 @@ the order in which images were added or shards merged.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from itertools import count, repeat
 from typing import Sequence
 
 import numpy as np
@@ -41,21 +43,33 @@ class NgramTables:
     max_ref_count: np.ndarray  # aligned with hyp rows: max count of the n-gram in any reference
 
 
-def build_tables(candidates: Sequence[str], references: Sequence[Sequence[str]]) -> NgramTables:
-    """Tables for tokenised ``candidates[i]`` and its ``references[i]`` (strings split on whitespace).
+def build_tables(candidates: Sequence[str], references: Sequence[Sequence[str]],
+                 order: Sequence[int] | None = None) -> NgramTables:
+    """Tables for tokenised ``candidates[i]`` and its ``references[i]`` (strings split on whitespace), the images
+    taken in ``order`` (indices into them; default: as given).
 
     Sentences are numbered image by image (candidate first), and the count rows come sorted by
     (n-gram, sentence): each (image, n-gram) group is then contiguous with its candidate row first,
     and a sentence's rows are in n-gram id order, so every later sum adds in a fixed order.
     """
     n_images = len(candidates)
-    per_image = np.array([len(r) + 1 for r in references], dtype=np.int64)
-    sentences = [s for cand, refs in zip(candidates, references) for s in (cand, *refs)]
+    order = np.arange(n_images) if order is None else np.asarray(order, dtype=np.int64)
+    words = sentence_words([*candidates, *(r for refs in references for r in refs)])
+    refs_per = np.fromiter(map(len, references), dtype=np.int64, count=n_images)
+    per_image = refs_per[order] + 1
     sentence_image = np.repeat(np.arange(n_images, dtype=np.int64), per_image)
-    sentence_is_hyp = np.zeros(len(sentences), dtype=bool)
+    sentence_is_hyp = np.zeros(len(sentence_image), dtype=bool)
     sentence_is_hyp[np.cumsum(per_image) - per_image] = True
     sentence_ref = np.cumsum(~sentence_is_hyp) - 1  # index among references (of reference sentences)
-    tokens, sent_len = _token_ids(sentences)
+    # where each sentence is in ``words`` (the candidates, then the references): the candidate of image i at i, its
+    # j-th reference at n_images + (references before image i) + j
+    first_ref = n_images + np.cumsum(refs_per) - refs_per
+    given = np.where(sentence_is_hyp, order[sentence_image], first_ref[order][sentence_image] + sentence_ref
+                     - (np.cumsum(refs_per[order]) - refs_per[order])[sentence_image])
+    sent_len = words.lengths[given]
+    word_start = np.cumsum(words.lengths) - words.lengths
+    tokens = words.ids[np.repeat(word_start[given] - (np.cumsum(sent_len) - sent_len), sent_len)
+                       + np.arange(int(sent_len.sum()))]
     ngram, sentence, counts, ngram_order = _count_rows(tokens, sent_len)
     n_ngrams = max(len(ngram_order), 1)
 
@@ -136,9 +150,47 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:
     return np.sort((keys << bits) | np.arange(n, dtype=np.int64)) & ((1 << bits) - 1)
 
 
-def _token_ids(sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids ranked by the token's string (order-independent) and each sentence's length."""
-    lengths = np.fromiter(map(len, map(str.split, sentences)), dtype=np.int64, count=len(sentences))
-    words = " ".join(sentences).split()
-    rank = {word: i for i, word in enumerate(sorted(dict.fromkeys(words)))}
-    return np.fromiter(map(rank.__getitem__, words), dtype=np.int64, count=len(words)), lengths
+@dataclass(frozen=True)
+class SentenceWords:
+    """The ``str.split()`` tokens of sentences as ids ranked by the token's string, and each sentence's length."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    spaced: bool  # every sentence is tokens on single spaces: its ``split(" ")`` is its ``split()``
+
+
+def sentence_words(sentences: Sequence[str]) -> SentenceWords:
+    """:class:`SentenceWords` of ``sentences``; CIDEr-D, BLEU and ROUGE-L of one run encode the same tokenised
+    captions, so the last results are kept (read-only arrays)."""
+    return _sentence_words(tuple(sentences))
+
+
+@functools.lru_cache(maxsize=2)
+def _sentence_words(sentences: tuple[str, ...]) -> SentenceWords:
+    text = " ".join(sentences)
+    # no other blank (isprintable() is False for every whitespace character but " "), no empty sentence
+    spaced = all(sentences) and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+    if spaced:
+        ids, lengths = space_split_words(sentences)
+    else:
+        ids = word_ids(text.split())
+        lengths = np.fromiter(map(len, map(str.split, sentences)), dtype=np.int64, count=len(sentences))
+    ids.flags.writeable = lengths.flags.writeable = False
+    return SentenceWords(ids, lengths, spaced)
+
+
+def space_split_words(sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (as :func:`word_ids`) of every sentence's ``split(" ")`` in turn, and each sentence's count of them."""
+    lengths = np.fromiter(map(str.count, sentences, repeat(" ")), dtype=np.int64, count=len(sentences)) + 1
+    return word_ids(" ".join(sentences).split(" ")), lengths  # the join's split(" ") is each one's in turn
+
+
+def word_ids(words: list[str]) -> np.ndarray:
+    """An id per word, equal for equal strings, ranked by the string (so they do not depend on the words' order)."""
+    first: dict[str, int] = {}
+    at = np.fromiter(map(first.setdefault, words, count()), dtype=np.int64, count=len(words))  # first occurrence
+    vocab = list(first)
+    rank = np.empty(len(words), dtype=np.int64)
+    by_string = sorted(range(len(vocab)), key=vocab.__getitem__)
+    rank[np.fromiter(first.values(), dtype=np.int64, count=len(vocab))[by_string]] = np.arange(len(vocab))
+    return rank[at]

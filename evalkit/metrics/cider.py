@@ -82,7 +82,7 @@ class _Engine:
         order = sorted(range(len(ids)), key=lambda i: (ids[i], cands[i], refs[i]))
         self.position = np.empty(len(ids), dtype=np.int64)  # state index -> canonical index
         self.position[np.asarray(order, dtype=np.int64)] = np.arange(len(ids))
-        self.tables: NgramTables = build_tables([cands[i] for i in order], [refs[i] for i in order])
+        self.tables: NgramTables = build_tables(cands, refs, order)
         t = self.tables
         self.hyp_slot = t.hyp_image * ORDERS + t.ngram_order[t.hyp_ngram]
         self.ref_slot = t.ref_sentence * ORDERS + t.ngram_order[t.ref_ngram]

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from evalkit.metrics.caption_ngrams import sentence_words, space_split_words
 from evalkit.metrics.captioning import CaptionMetric
 from evalkit.registry import METRICS
 
@@ -70,6 +71,78 @@ def rouge_l_image(candidate: str, references: Sequence[str], beta: float = BETA)
     return 0.0
 
 
+#: candidates of at most this many tokens take the vectorised LCS: their position bits and the carry of
+#: ``v + u`` fit an unsigned 64-bit integer
+_LANE_TOKENS = 63
+
+
+def rouge_l_images(candidates: Sequence[str], references: Sequence[Sequence[str]], beta: float = BETA) -> np.ndarray:
+    """:func:`rouge_l_image` of every image, vectorised over all (candidate, reference) pairs: the same bit-parallel
+    LCS on token ids, one numpy step per reference position for all pairs at once, then the same float expression
+    (so the same float64 values). Candidates longer than ``_LANE_TOKENS`` and images without references take
+    :func:`rouge_l_image`."""
+    n = len(candidates)
+    sentences = [*candidates, *(r for rs in references for r in rs)]
+    words = sentence_words(sentences)  # CIDEr-D's encoding of the same captions, when it splits them alike
+    ids, lengths = (words.ids, words.lengths) if words.spaced else space_split_words(sentences)
+    cand_len, ref_len = lengths[:n], lengths[n:]
+    refs_per = np.fromiter(map(len, references), dtype=np.int64, count=n)
+    cand_ids, ref_ids = ids[: int(cand_len.sum())], ids[int(cand_len.sum()) :]
+    lanes = (cand_len <= _LANE_TOKENS) & (refs_per > 0)
+    pair_image = np.repeat(np.arange(n), refs_per)
+    lcs = _lcs_lengths(cand_ids, cand_len, lanes, ref_ids, ref_len, pair_image)
+
+    pair_starts = np.cumsum(refs_per) - refs_per
+    has_refs = np.flatnonzero(refs_per > 0)
+    prec = np.zeros(n)
+    rec = np.zeros(n)
+    if len(ref_len):
+        prec[has_refs] = np.maximum.reduceat(lcs / cand_len[pair_image], pair_starts[has_refs])
+        rec[has_refs] = np.maximum.reduceat(lcs / ref_len, pair_starts[has_refs])
+    scores = np.zeros(n)
+    scored = (prec != 0) & (rec != 0)
+    p, r = prec[scored], rec[scored]
+    scores[scored] = ((1 + beta**2) * p * r) / (r + beta**2 * p)
+    for i in np.flatnonzero(~lanes):
+        scores[i] = rouge_l_image(candidates[i], references[i], beta)
+    return scores
+
+
+def _lcs_lengths(cand_ids: np.ndarray, cand_len: np.ndarray, lanes: np.ndarray, ref_ids: np.ndarray,
+                 ref_len: np.ndarray, pair_image: np.ndarray) -> np.ndarray:
+    """LCS length of each (candidate, reference) pair whose candidate has a lane (others: garbage, unused)."""
+    n_pairs = len(ref_len)
+    vocab = int(max(cand_ids.max(initial=0), ref_ids.max(initial=0))) + 1
+    # each (image, token) of the lane candidates: the token's positions in the candidate as the bits of a mask
+    token_image = np.repeat(np.arange(len(cand_len)), cand_len)
+    position = np.arange(len(cand_ids)) - np.repeat(np.cumsum(cand_len) - cand_len, cand_len)
+    keep = lanes[token_image]
+    key = token_image[keep] * vocab + cand_ids[keep]
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    bits = np.left_shift(np.uint64(1), position[keep][order].astype(np.uint64))
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    keys, masks = key[starts], np.bitwise_or.reduceat(bits, starts) if len(key) else np.zeros(0, dtype=np.uint64)
+    # each reference token's mask in its pair's candidate (0 where the candidate lacks it)
+    ref_key = np.repeat(pair_image, ref_len) * vocab + ref_ids
+    at = np.minimum(np.searchsorted(keys, ref_key), max(len(keys) - 1, 0))
+    ref_mask = np.where(keys[at] == ref_key, masks[at], np.uint64(0)) if len(keys) else np.zeros(len(ref_key), np.uint64)
+    # Hyyrö's step for every pair still inside its reference, longest references first
+    by_length = np.argsort(-ref_len, kind="stable")
+    length = ref_len[by_length]
+    start = (np.cumsum(ref_len) - ref_len)[by_length]
+    lane_len = np.where(lanes, cand_len, 0)[pair_image][by_length].astype(np.uint64)
+    full = np.left_shift(np.uint64(1), lane_len) - np.uint64(1)
+    v = full.copy()
+    for t in range(int(length[0]) if n_pairs else 0):
+        k = int(np.searchsorted(-length, -t, side="left"))  # pairs whose reference has more than t tokens
+        u = v[:k] & ref_mask[start[:k] + t]
+        v[:k] = ((v[:k] + u) | (v[:k] - u)) & full[:k]
+    lcs = np.empty(n_pairs, dtype=np.int64)
+    lcs[by_length] = lane_len.astype(np.int64) - np.unpackbits(v.view(np.uint8)).reshape(-1, 64).sum(axis=1)
+    return lcs
+
+
 @METRICS.register("rouge")
 class RougeL(CaptionMetric):
     """``ROUGE_L`` (0..1) of captions, pycocoevalcap's ``Rouge`` (LCS F-measure, β = 1.2, best reference).
@@ -81,7 +154,7 @@ class RougeL(CaptionMetric):
     keys = ("ROUGE_L",)
 
     def derive(self, cands: list[str], refs: list[list[str]]) -> np.ndarray:
-        return np.array([rouge_l_image(c, r) for c, r in zip(cands, refs)], dtype=np.float64)
+        return rouge_l_images(cands, refs)
 
     def image_scores(self) -> np.ndarray:
         """Per-image ROUGE-L in state order (pycocoevalcap's second return value)."""
