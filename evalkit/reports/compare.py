@@ -16,7 +16,7 @@ from evalkit.records import read_state_file
 from evalkit.metrics.base import Metric
 from evalkit.metrics.state import STATE_FORMAT
 from evalkit.registry import METRICS
-from evalkit.reports.leaderboard import Board
+from evalkit.reports.leaderboard import Board, column_digits
 
 ALPHA = 0.05
 COLUMNS = ["system_a", "system_b", "metric", "value_a", "value_b", "difference", "ci_low", "ci_high",
@@ -105,15 +105,16 @@ def display_comparisons(frame: pd.DataFrame, higher_is_better: bool) -> pd.DataF
             return "no difference"
         return f"✔ {better} better (p < {ALPHA:g})" if row.significant else "not significant"
 
+    d = column_digits(pd.concat([frame["value_a"], frame["value_b"]]), counts=False)  # fractions: four decimals
     return pd.DataFrame({
         "A": frame["system_a"],
         "B": frame["system_b"],
         "metric": frame["metric"],
-        "A value": frame["value_a"].map(lambda v: f"{v:.2f}"),
-        "B value": frame["value_b"].map(lambda v: f"{v:.2f}"),
-        "B − A": frame["difference"].map(lambda v: "–" if pd.isna(v) else f"{v:+.2f}"),
+        "A value": frame["value_a"].map(lambda v: f"{v:.{d}f}"),
+        "B value": frame["value_b"].map(lambda v: f"{v:.{d}f}"),
+        "B − A": frame["difference"].map(lambda v: "–" if pd.isna(v) else f"{v:+.{d}f}"),
         "95% CI of B − A": [
-            "–" if pd.isna(lo) else f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in zip(frame["ci_low"], frame["ci_high"])
+            "–" if pd.isna(lo) else f"[{lo:+.{d}f}, {hi:+.{d}f}]" for lo, hi in zip(frame["ci_low"], frame["ci_high"])
         ],
         "p-value": frame["p_value"].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}"),
         "verdict": [verdict(row) for row in frame.itertuples(index=False)],
