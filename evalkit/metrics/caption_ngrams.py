@@ -169,7 +169,7 @@ def sentence_words(sentences: Sequence[str]) -> SentenceWords:
 def _sentence_words(sentences: tuple[str, ...]) -> SentenceWords:
     text = " ".join(sentences)
     # no other blank (isprintable() is False for every whitespace character but " "), no empty sentence
-    spaced = all(sentences) and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+    spaced = bool(sentences) and all(sentences) and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
     if spaced:
         ids, lengths = space_split_words(sentences)
     else:
@@ -182,7 +182,8 @@ def _sentence_words(sentences: tuple[str, ...]) -> SentenceWords:
 def space_split_words(sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Ids (as :func:`word_ids`) of every sentence's ``split(" ")`` in turn, and each sentence's count of them."""
     lengths = np.fromiter(map(str.count, sentences, repeat(" ")), dtype=np.int64, count=len(sentences)) + 1
-    return word_ids(" ".join(sentences).split(" ")), lengths  # the join's split(" ") is each one's in turn
+    words = " ".join(sentences).split(" ") if sentences else []  # the join's split(" ") is each one's in turn
+    return word_ids(words), lengths
 
 
 def word_ids(words: list[str]) -> np.ndarray:
