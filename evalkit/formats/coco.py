@@ -6,10 +6,17 @@ instead of failing inside COCOeval.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import InputError
 from evalkit.formats.checks import RecordChecker, is_bbox, is_int, is_number, read_json
+
+if TYPE_CHECKING:
+    from evalkit.formats.coco_scan import ScannedResults
+
+#: results files from this size are read by the numba scanner (:mod:`evalkit.formats.coco_scan`), smaller ones
+#: by orjson, for which loading the scanner's kernels costs more than the dicts of a few thousand detections
+MIN_SCAN_BYTES = 4 << 20
 
 
 def _is_rle(value: Any) -> bool:
@@ -66,3 +73,25 @@ def group_results(results: Any, file: Path) -> dict[str, list[dict[str, Any]]]:
 def read_coco_results(path: Path) -> dict[str, list[dict[str, Any]]]:
     """Read a COCO results JSON (.gz/.xz/.bz2 too), grouped by image id (as a string)."""
     return group_results(read_json(path, "COCO results file"), path)
+
+
+def scan_results(path: str | Path) -> "ScannedResults | None":
+    """:func:`evalkit.formats.coco_scan.scan` of a big plain ``.json`` results file, or None: then the caller
+    reads it with orjson, which gives every error."""
+    import mmap
+
+    path = Path(path).expanduser()
+    try:
+        if path.suffix != ".json" or path.stat().st_size < max(MIN_SCAN_BYTES, 1):
+            return None
+        with path.open("rb") as f:  # mapped, not read: no copy of a 170 MB file
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # unreadable: the orjson reader says why
+        return None
+    from evalkit.formats.coco_scan import scan
+
+    with data:
+        try:
+            return scan(data)
+        except MemoryError:  # its columns are reserved for the worst case (untouched pages): left to orjson
+            return None

@@ -10,6 +10,7 @@ Engines: ``fast`` (default; numba kernels, bit-identical, tested against pycocot
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
@@ -42,6 +43,8 @@ class CocoAP(Metric):
     """
 
     iou_type: ClassVar[str]
+    #: whether :meth:`add_results_file` may take the numba scanner's columns (keypoints and LVIS read dicts)
+    scans_results: ClassVar[bool] = False
     state = {"image_id": Column("int64"), "npig": Column("int32"), "detections": Rows(DETECTION_FIELDS),
              "category_ids": Shared(), "category_names": Shared(), "box_mode": Shared()}
     keys = STAT_KEYS
@@ -135,6 +138,39 @@ class CocoAP(Metric):
         image_ids = gt.image_ids.tolist()
         self._add(results, None, image_ids, [str(i) for i in image_ids], file=file)
 
+    def add_results_file(self, path: str | Path) -> None:
+        """:meth:`add_results` of a results file. The fast engine of boxes and masks takes a big plain file's
+        columns from the numba scanner, with no Python object per detection; a file it does not take, or whose
+        detections fail a check there, is parsed by orjson and added as a list, which names the error."""
+        if self.engine == "fast" and self.scans_results and self._add_scanned(path):
+            return
+        from evalkit.metrics._coco.groundtruth import load_json
+
+        self.add_results(load_json(path), file=path)
+
+    def _add_scanned(self, path: str | Path) -> bool:
+        """Add the scanned detections of every image of the ground truth; False when the scan is no help."""
+        from evalkit.formats.coco import scan_results
+        from evalkit.formats.coco_scan import BOX
+        from evalkit.metrics._coco.detections import parse_scanned
+
+        gt = self._require_gt()
+        results = scan_results(path)
+        if results is None:
+            return False
+        if self.area == "mask" and self.iou_type == "segm":  # as _add drops the boxes
+            results = replace(results, fields=results.fields & np.uint8(~BOX & 0xFF))
+        box_mode = self._state.shared["box_mode"]
+        if box_mode is None:
+            box_mode = bool(results.fields[0] & BOX)  # results_use_box_area: every scanned box has 4 numbers
+        dets = parse_scanned(results, gt, self.iou_type, box_mode, file=path)
+        if dets is None:
+            return False
+        self._state.set_shared("box_mode", box_mode)
+        image_ids = gt.image_ids.tolist()
+        self._store(self._evaluate(dets, None, None, image_ids), image_ids, [str(i) for i in image_ids])
+        return True
+
     def _box_mode(self, results: list[dict[str, Any]]) -> bool:
         """Whether result areas are box areas: the reference's rule, read from the first results seen."""
         from evalkit.metrics._coco.detections import results_use_box_area
@@ -156,9 +192,6 @@ class CocoAP(Metric):
 
     def _add(self, results: list[dict[str, Any]], owner: np.ndarray | None, image_ids: list[int],
              sample_ids: list[str], file: Any = None) -> None:
-        from evalkit.metrics._coco.evaluate import evaluate_batch
-
-        gt = self._require_gt()
         if self.area == "mask" and self.iou_type == "segm":
             results = [{k: v for k, v in r.items() if k != "bbox"} for r in results]
         if self._state.shared["box_mode"] is None and results:
@@ -169,9 +202,19 @@ class CocoAP(Metric):
                 raise InputError("the reference engine needs distinct images within one update")
             batch = self._reference_batch(results, image_ids)
         else:  # (without results there is nothing to match: both engines count the GT alike)
-            images = np.array([gt.image_index[i] for i in image_ids], np.int64)
-            det_sample = dets.image if owner is None else owner
-            batch = evaluate_batch(gt, dets, det_sample, images, self.iou_type, self._rules(dets, extra, det_sample))
+            batch = self._evaluate(dets, extra, owner, image_ids)
+        self._store(batch, image_ids, sample_ids)
+
+    def _evaluate(self, dets: "Detections", extra: Any, owner: np.ndarray | None, image_ids: list[int]) -> "BatchResult":
+        """The fast engine's matching of ``dets`` on images ``image_ids`` (``owner``: whose each is; None: by id)."""
+        from evalkit.metrics._coco.evaluate import evaluate_batch
+
+        gt = self._require_gt()
+        images = np.array([gt.image_index[i] for i in image_ids], np.int64)
+        det_sample = dets.image if owner is None else owner
+        return evaluate_batch(gt, dets, det_sample, images, self.iou_type, self._rules(dets, extra, det_sample))
+
+    def _store(self, batch: "BatchResult", image_ids: list[int], sample_ids: list[str]) -> None:
         detections = {"sample": batch.sample, **{f: getattr(batch, f) for f in DETECTION_FIELDS}}
         self._state.append(sample_ids, {"image_id": image_ids, "npig": batch.npig}, {"detections": detections})
 
@@ -269,6 +312,7 @@ def _none_if_nan(v: float) -> float | None:
 class CocoSegm(CocoAP):
     name = "coco-segm"
     iou_type = "segm"
+    scans_results = True
 
 
 @METRICS.register("coco-bbox")
@@ -277,6 +321,7 @@ class CocoBbox(CocoAP):
     defaults = {}  # object sizes are box areas: ``area`` has no meaning here
     key_prefix = "coco-bbox."
     iou_type = "bbox"
+    scans_results = True
 
 
 def coco_evaluate(gt: str | Path | dict[str, Any], results: list[dict[str, Any]] | str | Path,
@@ -287,14 +332,14 @@ def coco_evaluate(gt: str | Path | dict[str, Any], results: list[dict[str, Any]]
     """
     if iou_type not in ("segm", "bbox"):
         raise InputError(f"iou_type must be 'segm' or 'bbox', not {iou_type!r}", field="iou_type")
-    from evalkit.metrics._coco.groundtruth import GroundTruth, load_json
+    from evalkit.metrics._coco.groundtruth import GroundTruth
 
     ground_truth = gt if isinstance(gt, GroundTruth) else GroundTruth(gt)
     if iou_type == "segm" and engine == "fast":
         ground_truth.prefetch_masks()
-    file = None
-    if isinstance(results, (str, Path)):
-        file, results = results, load_json(results)
     metric = (CocoSegm if iou_type == "segm" else CocoBbox)(gt=ground_truth, engine=engine)
-    metric.add_results(results, file=file)
+    if isinstance(results, (str, Path)):
+        metric.add_results_file(results)
+    else:
+        metric.add_results(results)
     return metric.compute()

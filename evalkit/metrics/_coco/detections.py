@@ -11,13 +11,16 @@ import math
 import operator
 from itertools import chain, repeat
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from evalkit.errors import InputError
 from evalkit.metrics._coco import rle
 from evalkit.metrics._coco.groundtruth import MAX_COORDINATE, GroundTruth, polygon_coordinates_ok
+
+if TYPE_CHECKING:
+    from evalkit.formats.coco_scan import ScannedResults
 
 
 @dataclass
@@ -176,9 +179,7 @@ def parse_results(
             if any(len(b) != 4 for b in rows):
                 raise ValueError
             given_box = np.fromiter(chain.from_iterable(rows), np.float64, 4 * n).reshape(n, 4)
-            with np.errstate(over="ignore"):
-                area_ok = np.isfinite(given_box[:, 2] * given_box[:, 3])
-            if not (np.all(np.isfinite(given_box)) and np.all(given_box[:, 2:] >= 0) and np.all(area_ok)):
+            if not _boxes_ok(given_box):
                 raise ValueError
         else:
             has_box = False
@@ -190,8 +191,58 @@ def parse_results(
     masks = None
     if regions and (iou_type == "segm" or not box_mode):
         # with box areas, a mask is only decoded if it meets a ground truth of its image and category
-        masks = _masks(results, gt, image, given_box if box_mode else None, checker, iou_type, box_mode,
-                       scan=not box_mode)
+        masks = _masks(results, gt, image, given_box if box_mode else None, checker, iou_type, box_mode)
+    provided = None
+    if iou_type == "bbox" and not has_box:
+        provided = np.array(["bbox" in r for r in results])
+    return _assemble(image, category, score, given_box, provided, masks, gt, box_mode, iou_type, file)
+
+
+def parse_scanned(results: ScannedResults, gt: GroundTruth, iou_type: str, box_mode: bool,
+                  file: Any = None) -> Detections | None:
+    """:func:`parse_results` of a scanned results file (boxes and RLE masks; ``box_mode`` as the metric
+    decided it), or None wherever a check fails or a detection needs the dict reader (a box polygon, a
+    missing field): the caller then reads the file with orjson and :func:`parse_results` names the error."""
+    from evalkit.formats.coco_scan import BOX, MASK
+
+    has_box = (results.fields & BOX) != 0
+    image = _ids_to_index(results.image_id, gt.image_ids)
+    category = _ids_to_index(results.category_id, gt.category_ids)
+    if image is None or category is None:
+        return None
+    given_box, provided = None, None
+    if box_mode or iou_type == "bbox":
+        if box_mode and not np.all(has_box):
+            return None
+        given_box = np.where(has_box[:, None], results.bbox, 0.0)
+        provided = None if np.all(has_box) or iou_type != "bbox" else has_box
+        if not _boxes_ok(given_box):
+            return None
+    masks = None
+    if iou_type == "segm" or not box_mode:  # as in parse_results
+        heights, widths = gt.heights[image], gt.widths[image]
+        if not (np.all(results.fields & MASK) and np.array_equal(results.size[:, 0], heights)
+                and np.array_equal(results.size[:, 1], widths)):
+            return None
+        masks = rle.MaskBuffer.from_spans(results.rle, results.spans)
+        if not box_mode:
+            _scan_masks(masks, heights, widths, file)
+    return _assemble(image, category, results.score, given_box, provided, masks, gt, box_mode, iou_type, file)
+
+
+def _boxes_ok(boxes: np.ndarray) -> bool:
+    """Finite boxes of width and height >= 0 and a finite area."""
+    with np.errstate(over="ignore"):
+        area_ok = np.isfinite(boxes[:, 2] * boxes[:, 3])
+    return bool(np.all(np.isfinite(boxes)) and np.all(boxes[:, 2:] >= 0) and np.all(area_ok))
+
+
+def _assemble(image: np.ndarray, category: np.ndarray, score: np.ndarray, given_box: np.ndarray | None,
+              provided: np.ndarray | None, masks: rle.MaskBuffer | None, gt: GroundTruth, box_mode: bool,
+              iou_type: str, file: Any) -> Detections:
+    """Areas and boxes by loadRes's rule. ``provided``: which detections gave the ``bbox`` of a bbox
+    evaluation in mask mode (None: all)."""
+    n = len(score)
     if box_mode:
         area = given_box[:, 2] * given_box[:, 3]
         box = given_box
@@ -200,16 +251,15 @@ def parse_results(
     else:
         area = masks.area.astype(np.float64)
         box = masks.box.copy()
-        if iou_type == "bbox" and not has_box:
-            provided = np.array(["bbox" in r for r in results])
-            box[provided] = np.array([r["bbox"] for r in results if "bbox" in r], np.float64).reshape(-1, 4)
+        if provided is not None:
+            box[provided] = given_box[provided]
         elif given_box is not None:
             box = given_box
     return Detections(image, category, score, area, box, masks if iou_type == "segm" else None, file, not box_mode)
 
 
 def _masks(results: list[Any], gt: GroundTruth, image: np.ndarray, box: np.ndarray | None,
-           checker: _Checker, iou_type: str, box_mode: bool, scan: bool) -> rle.MaskBuffer:
+           checker: _Checker, iou_type: str, box_mode: bool) -> rle.MaskBuffer:
     """The masks of all results, with the sizes checked against their images."""
     heights, widths = gt.heights[image], gt.widths[image]
     segs = [r.get("segmentation") for r in results]
@@ -229,14 +279,18 @@ def _masks(results: list[Any], gt: GroundTruth, image: np.ndarray, box: np.ndarr
                 masks = None
     if masks is None:
         masks = rle.MaskBuffer(_pieces(segs, heights, widths, box, checker, iou_type, box_mode))
-    if not scan:
-        return masks
+    if not box_mode:
+        _scan_masks(masks, heights, widths, checker.file)
+    return masks
+
+
+def _scan_masks(masks: rle.MaskBuffer, heights: np.ndarray, widths: np.ndarray, file: Any) -> None:
+    """Pixel area and box of every mask, the first bad string reported with its record."""
     masks.area, masks.box, status = rle.scan(masks.buf, masks.starts, masks.ends, heights, widths, work=len(heights))
     bad = np.flatnonzero(status)
     if len(bad):
         i = int(bad[0])
-        raise InputError(rle.STATUS_MESSAGES[int(status[i])], file=checker.file, record=i, field="segmentation.counts")
-    return masks
+        raise InputError(rle.STATUS_MESSAGES[int(status[i])], file=file, record=i, field="segmentation.counts")
 
 
 def _pieces(segs: list[Any], heights: np.ndarray, widths: np.ndarray, box: np.ndarray | None,

@@ -181,6 +181,14 @@ class MaskBuffer:
         self.area, self.box = np.zeros(len(pieces), np.int64), np.zeros((len(pieces), 4))  # set by scan()
 
     @classmethod
+    def from_spans(cls, buf: np.ndarray, spans: np.ndarray) -> "MaskBuffer":
+        """The strings ``buf[spans[i, 0]:spans[i, 1]]`` (as a scanned results file holds them)."""
+        self = cls.__new__(cls)
+        self.buf, self.starts, self.ends = buf, np.ascontiguousarray(spans[:, 0]), np.ascontiguousarray(spans[:, 1])
+        self.area, self.box = np.zeros(len(spans), np.int64), np.zeros((len(spans), 4))
+        return self
+
+    @classmethod
     def from_strings(cls, strings: list[str]) -> "MaskBuffer":
         """Fast path for JSON strings: one join and one encode, ASCII checked by the scan."""
         lengths = np.fromiter(map(len, strings), np.int64, len(strings))
