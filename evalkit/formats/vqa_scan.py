@@ -28,6 +28,8 @@ _KEYS = [np.frombuffer(k, dtype=np.uint8) for k in
 _ANNOTATIONS_KEY, _QUESTIONS_KEY, _QID, _ANSWERS, _QTYPE, _ATYPE, _ANSWER, _ANSWER_ID = _KEYS
 _MAX_DEPTH = 512
 _FAIL = -1
+#: files from this size are scanned in two parts on two threads (the kernels release the GIL)
+SPLIT_BYTES = 32 << 20
 
 
 @njit(cache=True, nogil=True)
@@ -429,45 +431,71 @@ def _record(buf, i, kind, st):
 
 
 @njit(cache=True, nogil=True)
-def _scan(buf, kind, st):
-    """Scan a whole file into ``st``; True when the fast path took it."""
+def _scan(buf, kind, st, stop):
+    """Scan a whole file into ``st``: 1 when the fast path took it, 0 when not, 2 when the next record of the
+    records list starts at ``stop`` (the rest is :func:`_scan_from`'s)."""
     stack = st[3]
     n = len(buf)
     list_key = _ANNOTATIONS_KEY if kind == ANNOTATIONS else _QUESTIONS_KEY
     i = _ws(buf, 0)
     if kind != RESULTS:  # an object whose list_key (once) holds the records; other members checked and skipped
         if i >= n or buf[i] != 123:
-            return False
+            return 0
         i += 1
         while True:
             i, ks, ke, escaped = _key(buf, i)
             if i < 0 or escaped:
-                return False
+                return 0
             i = _ws(buf, i)
             if _is(buf, ks, ke, list_key):
                 break
             i = _skip(buf, i, stack)
             if i < 0:
-                return False
+                return 0
             i, closed = _next(buf, i, 125)
             if i < 0 or closed:
-                return False
+                return 0
     if i >= n or buf[i] != 91:
-        return False
+        return 0
     j = _ws(buf, i + 1)
     if j < n and buf[j] == 93:
         i = j + 1
     else:
-        i += 1
-        done = False
-        while not done:
-            i = _record(buf, i, kind, st)
-            if i < 0:
-                return False
-            i, done = _next(buf, i, 93)
-            if i < 0:
-                return False
-    if kind != RESULTS:  # the object's other members; list_key again would replace the records
+        i = _records(buf, i + 1, kind, st, stop)
+        if i == stop and stop >= 0:
+            return 2
+    return 1 if i >= 0 and _rest(buf, i, kind, st) else 0
+
+
+@njit(cache=True, nogil=True)
+def _scan_from(buf, start, kind, st):
+    """:func:`_scan` of the records from ``start`` on, as if ``start`` began a record of the records list."""
+    i = _records(buf, start, kind, st, -1)
+    return i >= 0 and _rest(buf, i, kind, st)
+
+
+@njit(cache=True, nogil=True)
+def _records(buf, i, kind, st, stop):
+    """The records from ``i`` (after the list's ``[`` or a comma): the index after the list's ``]``, or ``stop``
+    when the next record starts there, or -1."""
+    while True:
+        i = _record(buf, i, kind, st)
+        if i < 0:
+            return _FAIL
+        i, done = _next(buf, i, 93)
+        if i < 0 or done:
+            return i
+        if _ws(buf, i) == stop:
+            return stop
+
+
+@njit(cache=True, nogil=True)
+def _rest(buf, i, kind, st):
+    """After the records list: the file's other members (list_key again would replace the records), then its end."""
+    stack = st[3]
+    n = len(buf)
+    list_key = _ANNOTATIONS_KEY if kind == ANNOTATIONS else _QUESTIONS_KEY
+    if kind != RESULTS:
         while True:
             i, closed = _next(buf, i, 125)
             if i < 0:
@@ -481,6 +509,49 @@ def _scan(buf, kind, st):
             if i < 0:
                 return False
     return _ws(buf, i) == n
+
+
+@njit(cache=True, nogil=True)
+def _split_point(buf, i, kind, stack):
+    """A guess at a record's start from ``i`` on: a ``{`` after a comma whose object has a key that records have
+    (answers, question_id) and the next element is far from; -1 when none is found. :func:`_scan` confirms it."""
+    n = len(buf)
+    key = _ANSWERS if kind == ANNOTATIONS else _QID
+    tries = 0
+    while i < n and tries < 1000:
+        if buf[i] == 123:
+            j = i - 1
+            while j > 0 and (buf[j] == 32 or buf[j] == 10 or buf[j] == 13 or buf[j] == 9):
+                j -= 1
+            if buf[j] == 44:
+                tries += 1
+                if _has_key(buf, i, key, stack):
+                    return i
+        i += 1
+    return _FAIL
+
+
+@njit(cache=True, nogil=True)
+def _has_key(buf, i, key, stack):
+    """Whether the object at ``i`` is well-formed and has ``key`` among its own keys."""
+    found = False
+    j = _ws(buf, i + 1)
+    if j < len(buf) and buf[j] == 125:
+        return False
+    j = i + 1
+    while True:
+        j, ks, ke, escaped = _key(buf, j)
+        if j < 0:
+            return False
+        found = found or (not escaped and _is(buf, ks, ke, key))
+        j = _skip(buf, j, stack)
+        if j < 0:
+            return False
+        j, closed = _next(buf, j, 125)
+        if j < 0:
+            return False
+        if closed:
+            return found
 
 
 @dataclass(frozen=True)
@@ -508,28 +579,75 @@ def _decode(data: bytes | mmap.mmap, spans: np.ndarray) -> tuple[list[str], np.n
 
 def scan(data: bytes | mmap.mmap, kind: int) -> Scan | None:
     """The records of a VQA annotations/questions/results file's bytes, or None where the fast path does not
-    apply (no numba, non-ASCII bytes, or anything unusual: see the module docstring)."""
+    apply (no numba, non-ASCII bytes, or anything unusual: see the module docstring).
+
+    A file of :data:`SPLIT_BYTES` or more is scanned in two parts on two threads: the second from a guessed
+    record start, kept only when the first part's scan reaches that very byte as the start of a record of the
+    records list (else the first scan simply goes on to the end), so the outcome is the one-pass outcome.
+    """
     if not HAVE_NUMBA:  # (the scan itself gives up at the first byte over 127)
         return None
     buf = np.frombuffer(data, dtype=np.uint8)
+    split = -1
+    if len(buf) >= SPLIT_BYTES:
+        split = _split_point(buf, len(buf) // 2, kind, np.empty(_MAX_DEPTH, dtype=np.uint8))
+    if split < 0:
+        status, first = _scan_part(buf, kind, 0, -1)
+        return _assemble(data, kind, [first]) if status else None
+    from concurrent.futures import ThreadPoolExecutor  # numba imports it anyway
+
+    with ThreadPoolExecutor(1) as pool:
+        second = pool.submit(_scan_part, buf, kind, split, -1)
+        status, first = _scan_part(buf, kind, 0, split)
+        taken, rest = second.result()
+    if status == 2:
+        return _assemble(data, kind, [first, rest]) if taken else None
+    return _assemble(data, kind, [first]) if status else None
+
+
+def _scan_part(buf: np.ndarray, kind: int, start: int, stop: int) -> tuple[int, tuple[np.ndarray, ...]]:
+    """:func:`_scan` (``start`` 0) or :func:`_scan_from` into fresh state, the string tables grown until the
+    strings fit: its outcome and state."""
     size = 1 << 18  # string table slots: a small table stays in cache; VQA v2 has ~66k distinct answers
     while True:
         counts = np.zeros(5, dtype=np.int64)  # records, answers, distinct answers, distinct types, table full
         # room for every record and answer: ``{"question_id":0}`` and ``{"answer":"","answer_id":0}`` are the
         # shortest, and untouched pages of np.empty cost nothing
-        st = (np.empty((len(data) // 17 + 1, 4), dtype=np.int64),
-              np.empty((len(data) // 27 + 1 if kind == ANNOTATIONS else 0, 2), dtype=np.int64), counts,
+        nbytes = len(buf) - start
+        st = (np.empty((nbytes // 17 + 1, 4), dtype=np.int64),
+              np.empty((nbytes // 27 + 1 if kind == ANNOTATIONS else 0, 2), dtype=np.int64), counts,
               np.empty(_MAX_DEPTH, dtype=np.uint8), np.full(size, -1, dtype=np.int32),
               np.empty((size // 2, 3), dtype=np.int64), np.full(size, -1, dtype=np.int32),
               np.empty((size // 2, 3), dtype=np.int64), np.empty((64, 3), dtype=np.int64))
-        if _scan(buf, kind, st):
-            break
-        if not counts[4] or size > 4 * len(data):  # each distinct string takes 2 bytes or more: never here
-            return None
+        status = _scan(buf, kind, st, stop) if start == 0 else int(_scan_from(buf, start, kind, st))
+        if status or not counts[4] or size > 4 * len(buf):  # each distinct string takes 2 bytes or more
+            return status, st
         size *= 8
-    records, answers = st[0][: counts[0]], st[1][: counts[1]]
-    strings, answer_codes = _decode(data, st[5][: counts[2]])
-    types, type_codes = _decode(data, st[7][: counts[3]])
+
+
+def _assemble(data: bytes | mmap.mmap, kind: int, parts: list[tuple[np.ndarray, ...]]) -> Scan:
+    """The :class:`Scan` of consecutive parts' states. Each part numbered its distinct raw strings from 0; their
+    spans are decoded one part after the other, so first appearances keep file order."""
+    record_parts, answer_parts, string_spans, type_spans = [], [], [], []
+    string_base = type_base = 0
+    for st in parts:
+        counts = st[2]
+        record_parts.append(st[0][: counts[0]])
+        answer_parts.append(st[1][: counts[1]])
+        string_spans.append(st[5][: counts[2]])
+        type_spans.append(st[7][: counts[3]])
+        if string_base:  # a later part's codes, into the parts' spans one after the other
+            answer_parts[-1][:, 0] += string_base
+            if kind == RESULTS:
+                record_parts[-1][:, 1] += string_base
+        if type_base and kind == ANNOTATIONS:
+            typed = record_parts[-1][:, 2:]
+            typed[typed >= 0] += type_base
+        string_base += counts[2]
+        type_base += counts[3]
+    records, answers = (np.concatenate(x) if len(x) > 1 else x[0] for x in (record_parts, answer_parts))
+    strings, answer_codes = _decode(data, np.concatenate(string_spans))
+    types, type_codes = _decode(data, np.concatenate(type_spans))
     if kind == RESULTS:
         records[:, 1] = answer_codes[records[:, 1]]
     else:

@@ -10,6 +10,7 @@ import json
 import random
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -69,6 +70,9 @@ def _same(monkeypatch, tmp_path, kind: str, data: bytes | str) -> bool:
     monkeypatch.setattr(F, "MIN_SCAN_BYTES", 0)
     taken = F._scan(path, {"annotations": 0, "questions": 1, "results": 2}[kind]) is not None
     assert _outcome(LOADERS[kind], str(path)) == expected
+    monkeypatch.setattr(vqa_scan, "SPLIT_BYTES", 0)  # and scanned in two parts from a guessed record start
+    assert _outcome(LOADERS[kind], str(path)) == expected
+    monkeypatch.undo()
     return taken
 
 
@@ -89,6 +93,56 @@ def test_the_scanner_takes_the_official_layouts(monkeypatch, tmp_path, kind):
     data = json.loads(VALID[kind])
     for text in (json.dumps(data), json.dumps(data, indent=2), json.dumps(data, separators=(",", ":"))):
         assert _same(monkeypatch, tmp_path, kind, text)
+
+
+WORDS = st.sampled_from(["a", "b", "two", "é", "\\u00e9", "x y"])
+
+
+@st.composite
+def valid_files(draw: st.DrawFn) -> tuple[int, bytes]:
+    """A valid file of each kind with 2-8 records whose strings repeat within and across its halves."""
+    kind = draw(st.sampled_from([0, 1, 2]))
+    records = []
+    for qid in range(draw(st.integers(2, 8))):
+        record: dict[str, Any] = {"question_id": qid}
+        if kind == 0:
+            record["answers"] = [{"answer": draw(WORDS), "answer_id": k} for k in range(draw(st.integers(1, 4)))]
+            record.update(draw(st.fixed_dictionaries({}, optional={"question_type": st.none() | WORDS,
+                                                                   "answer_type": st.none() | WORDS})))
+        elif kind == 2:
+            record["answer"] = draw(WORDS)
+        records.append(record)
+    data = records if kind == 2 else {"info": 1, ("annotations" if kind == 0 else "questions"): records}
+    text = json.dumps(data, indent=draw(st.sampled_from([None, 1])), ensure_ascii=draw(st.booleans()))
+    return kind, text.replace("\\\\u00e9", "\\u00e9").encode()
+
+
+@SETTINGS
+@given(file=valid_files())
+def test_two_parts_equal_one_pass(monkeypatch, file):
+    """The second part starts at a record that the first part reaches; the parts add up to the one-pass scan."""
+    kind, data = file
+    monkeypatch.setattr(vqa_scan, "SPLIT_BYTES", 1 << 62)
+    whole = vqa_scan.scan(data, kind)
+    monkeypatch.setattr(vqa_scan, "SPLIT_BYTES", 0)
+    parts = vqa_scan.scan(data, kind)
+    assert (whole is None) == (parts is None)
+    if whole is not None:
+        assert (whole.records.tolist(), whole.answers.tolist(), whole.strings, whole.types) == (
+            parts.records.tolist(), parts.answers.tolist(), parts.strings, parts.types)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    split = vqa_scan._split_point(buf, len(buf) // 2, kind, np.empty(512, dtype=np.uint8))
+    if data.isascii() and split > 0:  # a guess the first part confirms, or one it runs past
+        assert vqa_scan._scan_part(buf, kind, 0, split)[0] in (1, 2)
+
+
+def test_two_parts_are_taken(monkeypatch):
+    """The official layout: the guessed start is a record's, and the second part's scan is kept."""
+    for kind, text in enumerate([VALID["annotations"], VALID["questions"], VALID["results"]]):
+        data = json.dumps(json.loads(text), indent=1).encode()
+        buf = np.frombuffer(data, dtype=np.uint8)
+        split = vqa_scan._split_point(buf, len(buf) // 2, kind, np.empty(512, dtype=np.uint8))
+        assert split > 0 and vqa_scan._scan_part(buf, kind, 0, split)[0] == 2
 
 
 ANNOTATION_CASES = [
