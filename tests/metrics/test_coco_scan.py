@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from evalkit.errors import InputError
 from evalkit.formats import coco as F
+from evalkit.metrics._coco import rle
 from evalkit.metrics.coco import CocoAP, CocoBbox, CocoSegm
 from tests.metrics._coco_cases import make_case
 
@@ -174,6 +175,8 @@ BAD = {
     "bad rle character": [_without(_det(segmentation={"size": [IMAGE["height"], IMAGE["width"]], "counts": "0~"}), "bbox")],
     "rle sum": [_without(_det(segmentation={"size": [IMAGE["height"], IMAGE["width"]], "counts": "01"}), "bbox")],
     "control char in counts": [_without(_det(segmentation={"size": [IMAGE["height"], IMAGE["width"]], "counts": "0\u0001"}), "bbox")],
+    "bad rle with box areas": [_det(), _det(segmentation={"size": [IMAGE["height"], IMAGE["width"]], "counts": "0~"})],
+    "rle sum with box areas": [_det(), _det(segmentation={"size": [IMAGE["height"], IMAGE["width"]], "counts": "01"})],
     "polygon": [_det(segmentation=[[1, 1, 5, 1, 5, 5]])],
     "repeated key": '[{"image_id": %d, "image_id": %d, "category_id": %d, "score": 1, "bbox": [1, 1, 2, 2], '
                     '"segmentation": %s}]' % (IMAGE["id"], 10**9, GT["categories"][0]["id"], json.dumps(_det()["segmentation"])),
@@ -192,6 +195,21 @@ BAD = {
 def test_bad_files_give_the_orjson_errors(monkeypatch, tmp_path, name, iou_type):
     case = BAD[name]
     _same(monkeypatch, tmp_path, iou_type, GT, case if isinstance(case, str) else json.dumps(case))
+
+
+@pytest.mark.parametrize("counts, status", [("0~", rle.BAD_CHAR), ("01", rle.BAD_SUM), ("@", rle.BAD_COUNT)])
+def test_bad_masks_are_found_where_the_matching_decodes_them(counts, status):
+    """With box areas a mask is checked only where it is decoded, i.e. where it meets a ground truth of its
+    image and category (as pycocotools, which would fail there); the error names the first such record."""
+    elsewhere = {**_det(segmentation={"size": [IMAGE["height"], IMAGE["width"]], "counts": counts}),
+                 "category_id": GT["categories"][0]["id"], "image_id": GT["images"][2]["id"]}  # (no GT there)
+    elsewhere["segmentation"]["size"] = [GT["images"][2]["height"], GT["images"][2]["width"]]
+    bad = _det(segmentation={"size": [IMAGE["height"], IMAGE["width"]], "counts": counts})
+    CocoSegm(gt=GT).add_results([_det(), elsewhere])
+    with pytest.raises(InputError) as err:
+        CocoSegm(gt=GT).add_results([_det(), elsewhere, bad, bad], file="r.json")
+    assert str(err.value).endswith(rle.STATUS_MESSAGES[status])
+    assert (err.value.file, err.value.record, err.value.field) == ("r.json", 2, "segmentation.counts")
 
 
 def test_valid_record_is_scanned(monkeypatch, tmp_path):

@@ -32,20 +32,7 @@ class Detections:
     box: np.ndarray | None  # (n, 4) boxes for bbox IoU
     masks: rle.MaskBuffer | None  # for segm IoU
     file: Any = None
-    scanned: bool = True  # masks.area/.box filled for all; else see mask_stats()
-
-    def mask_stats(self, idx: np.ndarray, heights: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pixel area and ``rleToBbox`` box of masks ``idx``, decoding only those when not scanned yet."""
-        m = self.masks
-        if self.scanned:
-            return m.area[idx], m.box[idx]
-        area, box, status = rle.scan(m.buf, m.starts[idx], m.ends[idx], heights, widths, work=len(idx))
-        bad = np.flatnonzero(status)
-        if len(bad):
-            j = int(bad[0])
-            raise InputError(rle.STATUS_MESSAGES[int(status[j])], file=self.file, record=int(idx[j]),
-                             field="segmentation.counts")
-        return area, box
+    scanned: bool = True  # masks.area/.box filled for all; else the matching measures the masks it decodes
 
     def __len__(self) -> int:
         return len(self.score)

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evalkit.metrics._coco import summary as acc
+from evalkit.errors import InputError
+from evalkit.metrics._coco import rle, summary as acc
 from evalkit.metrics._coco.detections import Detections
 from evalkit.metrics._coco.groundtruth import GroundTruth
 from evalkit.metrics._coco.matching import BOXES, MASKS, evaluate_groups
@@ -93,13 +94,18 @@ def _evaluate_regions(gt: GroundTruth, dets: Detections, kept: np.ndarray, dkey:
                       work: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Box or mask IoU and the matching; masks decoded only where a detection meets a GT of its group."""
     use_masks = iou_type == "segm"
-    empty_u8, empty_i = np.zeros(1, np.uint8), np.zeros(0, np.int64)
+    empty_u8 = np.zeros(1, np.uint8)
+    d_size = np.zeros((len(kept), 2), np.int64)
     if use_masks:
         dm, gm = dets.masks, gt.masks
         d_pix, d_box = np.zeros(len(kept), np.int64), np.zeros((len(kept), 4))
-        meets_gt = np.isin(dkey, gkey)
+        meets_gt = np.isin(dkey, gkey)  # (only these masks are ever decoded)
         need = kept[meets_gt]
-        d_pix[meets_gt], d_box[meets_gt] = dets.mask_stats(need, gt.heights[dets.image[need]], gt.widths[dets.image[need]])
+        if dets.scanned:
+            d_pix[meets_gt], d_box[meets_gt] = dm.area[need], dm.box[need]
+        else:  # measured and checked by the matching, which decodes them anyway
+            d_pix[meets_gt] = -1
+            d_size[meets_gt, 0], d_size[meets_gt, 1] = gt.heights[dets.image[need]], gt.widths[dets.image[need]]
         d_buf, d_s, d_e = dm.buf, dm.starts[kept], dm.ends[kept]
         g_box, g_buf, g_s, g_e, g_pix = gm.box[ga], gm.buf, gm.starts[ga], gm.ends[ga], gm.area[ga]
         if len(d_buf) == 0:
@@ -112,14 +118,21 @@ def _evaluate_regions(gt: GroundTruth, dets: Detections, kept: np.ndarray, dkey:
         d_s = d_e = np.zeros(len(kept), np.int64)
         g_s = g_e = np.zeros(len(ga), np.int64)
         d_pix, g_pix = d_s, g_s
-    return evaluate_groups(
+    d_pix = np.asarray(d_pix, np.int64)
+    out = evaluate_groups(
         *bounds, np.ascontiguousarray(d_box, np.float64), dets.area[kept].astype(np.float64), d_flag, d_buf,
-        np.asarray(d_s, np.int64), np.asarray(d_e, np.int64), np.asarray(d_pix, np.int64),
+        np.asarray(d_s, np.int64), np.asarray(d_e, np.int64), d_pix, d_size,
         np.ascontiguousarray(g_box, np.float64), gt.area[ga], g_ignore, g_crowd, gt.id_nonzero[ga], g_buf,
         np.asarray(g_s, np.int64), np.asarray(g_e, np.int64), np.asarray(g_pix, np.int64),
         MASKS if use_masks else BOXES, np.zeros(0), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
         acc.IOU_THRESHOLDS, ranges, work=work,
     )
+    bad = np.flatnonzero(d_pix < -1)  # the first bad mask in matching order, as rle.scan would have found it
+    if len(bad):
+        j = int(bad[0])
+        raise InputError(rle.STATUS_MESSAGES[int(-1 - d_pix[j])], file=dets.file, record=int(kept[j]),
+                         field="segmentation.counts")
+    return out
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:

@@ -155,5 +155,5 @@ def evaluate_keypoint_groups(gd0: np.ndarray, gd1: np.ndarray, gg0: np.ndarray, 
     no_masks = np.zeros(1, np.uint8)
     no_d, no_g = np.zeros(n_dt, np.int64), np.zeros(n_gt, np.int64)
     return evaluate_groups(gd0, gd1, gg0, gg1, np.zeros((n_dt, 4)), d_area, d_flag, no_masks, no_d, no_d, no_d,
-                           args[2], g_area, g_ignore, g_crowd, g_idnz, no_masks, no_g, no_g, no_g,
+                           np.zeros((n_dt, 2), np.int64), args[2], g_area, g_ignore, g_crowd, g_idnz, no_masks, no_g, no_g, no_g,
                            OKS, np.exp(-e), pair_base, g_offset, g_count, thresholds, ranges, work=work)

@@ -33,8 +33,27 @@ def _box_iou(d: np.ndarray, g: np.ndarray, crowd: bool) -> float:
 
 
 @njit(cache=True)
+def _measure_detection(k, d_box, d_buf, d_start, d_end, d_area, d_size, d_cnt):
+    """Decode detection ``k``'s mask; when its area is not known yet (-1), check the string as
+    :func:`rle.scan` does and set its area and box (or ``-1 - status`` for a bad string).
+    The decoded runs (a buffer big enough) and their number (-1: bad)."""
+    n = max(d_end[k] - d_start[k], 1)
+    if d_cnt.shape[0] < n:
+        d_cnt = np.empty(n, np.int64)
+    if d_area[k] >= 0:
+        return d_cnt, rle.decode(d_buf, d_start[k], d_end[k], d_cnt)
+    h, w = d_size[k, 0], d_size[k, 1]
+    dm = rle.decode_checked(d_buf, d_start[k], d_end[k], d_cnt, h, w)
+    if dm < 0:
+        d_area[k] = -1 + dm
+        return d_cnt, -1
+    d_area[k] = rle.measure(d_cnt, dm, h, w, d_box[k])
+    return d_cnt, dm
+
+
+@njit(cache=True)
 def _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
-                d_buf, d_start, d_end, d_area, g_buf, g_start, g_end, g_area):
+                d_buf, d_start, d_end, d_area, d_size, g_buf, g_start, g_end, g_area):
     D, G = d1 - d0, g1 - g0
     ious = np.zeros((D, G))
     if not use_masks:
@@ -49,16 +68,17 @@ def _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, use_masks,
     g_m = np.full(G, -1, np.int64)
     d_cnt = np.empty(1, np.int64)
     for i in range(D):
-        decoded = False
+        decoded = d_area[d0 + i] < 0  # area and box unknown: decoded (and checked) first
         dm = 0
+        if decoded:
+            d_cnt, dm = _measure_detection(d0 + i, d_box, d_buf, d_start, d_end, d_area, d_size, d_cnt)
+            if dm < 0:
+                continue
         for j in range(G):
             if _box_iou(d_box[d0 + i], g_box[g0 + j], g_crowd[g0 + j]) <= 0:
                 continue
             if not decoded:
-                n = max(d_end[d0 + i] - d_start[d0 + i], 1)
-                if d_cnt.shape[0] < n:
-                    d_cnt = np.empty(n, np.int64)
-                dm = rle.decode(d_buf, d_start[d0 + i], d_end[d0 + i], d_cnt)
+                d_cnt, dm = _measure_detection(d0 + i, d_box, d_buf, d_start, d_end, d_area, d_size, d_cnt)
                 decoded = True
             if g_m[j] < 0:
                 g_m[j] = rle.decode(g_buf, g_start[g0 + j], g_end[g0 + j], g_cnt[g_off[j]:g_off[j + 1]])
@@ -136,12 +156,14 @@ def _match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crow
 
 @sized_kernel
 def evaluate_groups(gd0, gd1, gg0, gg1,
-                    d_box, d_area, d_flag, d_buf, d_start, d_end, d_pix,
+                    d_box, d_area, d_flag, d_buf, d_start, d_end, d_pix, d_size,
                     g_box, g_area, g_ignore, g_crowd, g_idnz, g_buf, g_start, g_end, g_pix,
                     kind, oks_terms, pair_base, g_offset, g_count, thresholds, ranges):
     """Per detection ``match``/``ignore`` bit sets (bit t = threshold t) and per group ``npig``.
 
-    ``kind`` OKS reads the keypoint terms (see :mod:`.keypoints`); the others the boxes or masks.
+    ``kind`` OKS reads the keypoint terms (see :mod:`.keypoints`); the others the boxes or masks. A mask
+    whose ``d_pix`` is -1 is measured here, where it is decoded anyway: ``d_pix`` and ``d_box`` receive its
+    area and box (``d_size``: its height and width), or ``d_pix`` ``-1 - status`` for a bad string.
     """
     n_dt = d_area.shape[0]
     A = ranges.shape[0]
@@ -156,7 +178,7 @@ def evaluate_groups(gd0, gd1, gg0, gg1,
             ious = oks_matrix(q, d0, D, g0, G, oks_terms, pair_base, g_offset, g_count)
         elif D > 0 and G > 0:
             ious = _group_ious(d0, d1, g0, g1, d_box, g_box, g_crowd, kind == MASKS,
-                               d_buf, d_start, d_end, d_pix, g_buf, g_start, g_end, g_pix)
+                               d_buf, d_start, d_end, d_pix, d_size, g_buf, g_start, g_end, g_pix)
         _match_group(q, d0, D, g0, G, ious, d_area, d_flag, g_area, g_ignore, g_crowd, g_idnz,
                     thresholds, ranges, match, ignore, npig)
     return match, ignore, npig

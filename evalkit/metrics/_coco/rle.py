@@ -46,6 +46,26 @@ def decode(buf: np.ndarray, start: int, end: int, out: np.ndarray) -> int:
     return m
 
 
+@njit(cache=True, nogil=True)
+def _value(buf: np.ndarray, p: int, end: int) -> tuple[int, int]:
+    """The value at ``p`` (before the delta of ``rleFrString``) and the index after it; -1 for a character
+    outside the alphabet ('0'..'o') or a value cut off by the end of the string."""
+    x = np.int64(0)
+    k = 0
+    more = True
+    while more:
+        if p >= end or buf[p] < 48 or buf[p] > 111:
+            return x, -1
+        c = np.int64(buf[p]) - 48
+        x |= (c & 0x1F) << (5 * k)
+        more = (c & 0x20) != 0
+        p += 1
+        k += 1
+        if not more and (c & 0x10) != 0:
+            x |= np.int64(-1) << (5 * k)
+    return x, p
+
+
 @sized_kernel
 def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndarray, widths: np.ndarray):
     """Area, ``rleToBbox`` box and a validity status of every string, decoded in one streaming pass."""
@@ -61,26 +81,13 @@ def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndar
         prev2 = np.int64(0)  # value m-2
         cc = np.int64(0)
         xs, ys, xe, ye = w, h, np.int64(0), np.int64(0)
-        xp = np.int64(0)
         x0 = np.int64(0)
         y0 = np.int64(0)
         bad = OK
-        while p < end and bad == OK:
-            x = np.int64(0)
-            k = 0
-            more = True
-            while more:
-                if p >= end or buf[p] < 48 or buf[p] > 111:
-                    bad = BAD_CHAR
-                    break
-                c = np.int64(buf[p]) - 48
-                x |= (c & 0x1F) << (5 * k)
-                more = (c & 0x20) != 0
-                p += 1
-                k += 1
-                if not more and (c & 0x10) != 0:
-                    x |= np.int64(-1) << (5 * k)
-            if bad != OK:
+        while p < end:
+            x, p = _value(buf, p, end)
+            if p < 0:
+                bad = BAD_CHAR
                 break
             if m > 2:
                 x += prev2
@@ -114,14 +121,38 @@ def scan(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndar
     return area, box, status
 
 
-@njit(cache=True)
-def _rle_to_bbox(cnts: np.ndarray, m: int, h: int, w: int) -> np.ndarray:
-    """``rleToBbox`` of maskApi.c, quirks included (a run crossing columns spans the full height)."""
-    out = np.zeros(4, np.float64)
+@njit(cache=True, nogil=True)
+def decode_checked(buf: np.ndarray, start: int, end: int, out: np.ndarray, h: int, w: int) -> int:
+    """:func:`decode` with :func:`scan`'s checks: the number of runs, or minus the string's bad status."""
+    m = 0
+    p = start
+    cc = np.int64(0)
+    while p < end:
+        x, p = _value(buf, p, end)
+        if p < 0:
+            return -BAD_CHAR
+        if m > 2:
+            x += out[m - 2]
+        if x < 0 or x > 4294967295:
+            return -BAD_COUNT
+        out[m] = x
+        cc += x
+        m += 1
+    return m if cc == np.int64(h) * np.int64(w) else -BAD_SUM
+
+
+@njit(cache=True, nogil=True)
+def measure(cnts: np.ndarray, m: int, h: int, w: int, box: np.ndarray) -> int:
+    """The pixel area of decoded runs; their ``rleToBbox`` box (maskApi.c, quirks included: a run crossing
+    columns spans the full height) into ``box``."""
+    area = np.int64(0)
+    for j in range(1, m, 2):
+        area += cnts[j]
+    box[:] = 0.0
     m = (m // 2) * 2
     if m == 0:
-        return out
-    xs, ys, xe, ye = w, h, np.int64(0), np.int64(0)
+        return area
+    xs, ys, xe, ye = np.int64(w), np.int64(h), np.int64(0), np.int64(0)
     cc = np.int64(0)
     xp = np.int64(0)
     for j in range(m):
@@ -138,8 +169,8 @@ def _rle_to_bbox(cnts: np.ndarray, m: int, h: int, w: int) -> np.ndarray:
         xe = max(xe, x)
         ys = min(ys, y)
         ye = max(ye, y)
-    out[0], out[1], out[2], out[3] = xs, ys, xe - xs + 1, ye - ys + 1
-    return out
+    box[0], box[1], box[2], box[3] = xs, ys, xe - xs + 1, ye - ys + 1
+    return area
 
 
 @njit(cache=True)
