@@ -83,8 +83,11 @@ def build_tables(candidates: Sequence[str], references: Sequence[Sequence[str]],
     ref_group = group_id[ref]
     df_first = _run_starts((ref_group,))
     group_max_ref = np.zeros(n_groups, dtype=np.int64)
-    if len(ref):
-        group_max_ref[ref_group[df_first]] = np.maximum.reduceat(counts[ref], df_first)
+    if len(ref):  # a group's maximum: a running maximum of count + group * step, which each group starts above
+        step = int(counts[ref].max()) + 1
+        running = np.maximum.accumulate(counts[ref] + ref_group * step)
+        last = np.append(df_first[1:], len(ref)) - 1
+        group_max_ref[ref_group[last]] = running[last] - ref_group[last] * step
     return NgramTables(
         n_images=n_images, n_ngrams=n_ngrams, ngram_order=ngram_order,
         hyp_image=image[hyp], hyp_ngram=ngram[hyp], hyp_count=counts[hyp], hyp_words=sent_len[sentence_is_hyp],
@@ -101,18 +104,23 @@ def _count_rows(tokens: np.ndarray, sent_len: np.ndarray) -> tuple[np.ndarray, n
 
     A k-gram's key is (id of its (k-1)-gram prefix, last token): exact, and ids rank n-grams by their
     token ids (which rank tokens by string), so they do not depend on the order of the sentences.
+    Positions are sorted by key, ties by position: for k > 1 they come sorted by their (k-1)-gram
+    already, so the stable sort only reorders within equal prefixes (a nearly sorted input).
     """
     owner = np.repeat(np.arange(len(sent_len), dtype=np.int64), sent_len)
     room = np.repeat(np.cumsum(sent_len), sent_len) - np.arange(len(tokens))  # tokens left from j on
     vocab = int(tokens.max()) + 1 if len(tokens) else 1
     ngrams, sentences, counts, orders = [], [], [], []
-    previous = tokens  # id of the (k-1)-gram starting at each position
+    at = _stable_order(tokens)  # positions sorted by unigram, ties by position
+    key, owners, room = tokens[at], owner[at], room[at]  # each aligned with ``at``
     offset = 0
     for k in range(ORDERS):
-        where = np.flatnonzero(room > k)
-        key = previous[where] * vocab + tokens[where + k] if k else tokens
-        by_key = _stable_order(key)
-        key, owners = key[by_key], owner[where][by_key]
+        if k:  # the positions with a k-gram, still sorted by their (k-1)-gram, then by the k-gram's last token
+            longer = room > k
+            at, owners, room = at.compress(longer), owners.compress(longer), room.compress(longer)
+            key = gram.compress(longer) * vocab + tokens.take(at + k)
+            by_key = np.argsort(key, kind="stable")
+            at, key, owners, room = at.take(by_key), key.take(by_key), owners.take(by_key), room.take(by_key)
         gram = np.cumsum(_run_starts((key,), flags=True)) - 1
         starts = _run_starts((key, owners))
         ngrams.append(gram[starts] + offset)
@@ -121,8 +129,6 @@ def _count_rows(tokens: np.ndarray, sent_len: np.ndarray) -> tuple[np.ndarray, n
         n_grams = int(gram[-1]) + 1 if len(gram) else 0
         orders.append(np.full(n_grams, k, dtype=np.int64))
         offset += n_grams
-        previous = np.empty(len(tokens), dtype=np.int64)
-        previous[where[by_key]] = gram
     return np.concatenate(ngrams), np.concatenate(sentences), np.concatenate(counts), np.concatenate(orders)
 
 
