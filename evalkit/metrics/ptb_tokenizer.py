@@ -33,6 +33,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -381,37 +383,38 @@ def tokenize(captions: Iterable[str], backend: str = "python") -> list[str]:
 _RECENT: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
 
-#: a lower-cased line that :func:`guaranteed` accepts (when its text is ASCII) and :func:`tokenize_caption` only
-#: strips, maybe dropping a final period: words on single spaces (the words, the last word, the final period)
-_PLAIN_LINE = re.compile(r"[ \t]*((?:[a-z0-9]+ )*([a-z0-9]+))(\.?)[ \t]*")
+#: a lower-cased line, blanks stripped, that :func:`guaranteed` accepts (when its text is ASCII) and
+#: :func:`tokenize_caption` only strips, maybe dropping a final period: words on single spaces (no two spaces in a
+#: row: checked apart), maybe a final period
+_PLAIN_LINE = re.compile(r"[a-z0-9](?:[a-z0-9 ]*[a-z0-9])?\.?")
 #: plain lines whose final period is not simply kept or dropped: a one-letter word's (it depends on the next line)
 #: and a case-sensitive abbreviation's
 _OWN_PERIOD = frozenset("abcdefghijklmnopqrstuvwxyz") | CASE_SENSITIVE_ABBREVIATIONS.keys()
+#: last words whose final period is not simply dropped: kept (abbreviations) or left to the exact path
+_PERIOD_WORDS = ABBREVIATIONS | _OWN_PERIOD
 _SPLIT_PLAIN_WORDS = tuple(w for w in SPLIT_WORDS if w.isalpha())
 
 
 def _tokenize_plain_lines(lines: list[str]) -> list[str | None]:
     """:func:`tokenize_caption` of each plain line (see ``_PLAIN_LINE``; None for the other lines, which need
-    the exact path): the input lower-cased as one text, a C-level match per line, no Python call per line."""
+    the exact path): the input lower-cased as one text, then C-level passes over the lines (map of str and
+    regular expression methods), with Python work per line only where a rare shape occurs in the input."""
     text = "\n".join(lines)
     lowered_text = text.lower()
     lowered = lowered_text.split("\n")  # one per line: lines hold no line break, and lower() makes none
-    out: list[str | None] = []
-    for match in map(_PLAIN_LINE.fullmatch, lowered):
-        if match is None:
-            out.append(None)
-            continue
-        words, last, period = match.groups()
-        if not period:
-            out.append(words)
-        elif last in _OWN_PERIOD:
-            out.append(None)
-        else:
-            out.append(words + period if last in ABBREVIATIONS else words)
+    stripped = list(map(str.strip, lowered, repeat(" \t")))
+    words = list(map(str.rstrip, stripped, repeat(".")))  # the final period dropped
+    out = [w if plain else None for w, plain in zip(words, map(_PLAIN_LINE.fullmatch, stripped))]
+    if not _PERIOD_WORDS.isdisjoint(map(itemgetter(2), map(str.rpartition, words, repeat(" ")))):
+        for i, tokens in enumerate(out):
+            last = tokens.rpartition(" ")[2] if tokens is not None and stripped[i].endswith(".") else ""
+            if last in _PERIOD_WORDS:
+                out[i] = None if last in _OWN_PERIOD else tokens + "."
     split_words = [w for w in _SPLIT_PLAIN_WORDS if w in lowered_text]
-    if not text.isascii() or split_words:  # a non-ASCII line is not guaranteed; a split word takes the exact path
-        for i, line in enumerate(lines):
-            if out[i] is not None and (not line.isascii() or any(w in lowered[i] for w in split_words)):
+    if not text.isascii() or split_words or "  " in lowered_text:  # rare shapes take the exact path: a non-ASCII
+        for i, line in enumerate(lines):  # line (not guaranteed), a word CoreNLP splits, two spaces in a row
+            if out[i] is not None and (not line.isascii() or "  " in stripped[i]
+                                       or any(w in lowered[i] for w in split_words)):
                 out[i] = None
     return out
 
