@@ -431,10 +431,16 @@ def _record(buf, i, kind, st):
 
 
 @njit(cache=True, nogil=True)
-def _scan(buf, kind, st, stop):
-    """Scan a whole file into ``st``: 1 when the fast path took it, 0 when not, 2 when the next record of the
-    records list starts at ``stop`` (the rest is :func:`_scan_from`'s)."""
+def _scan(buf, kind, st, middle, second):
+    """Scan a file into ``st`` in one part (``middle`` 0) or as one of two, split at :func:`_split_point` from
+    ``middle``. The first part (or the only one): 1 when the fast path took the file, 0 when not, 2 when the next
+    record of the records list starts at the split. The second: the rest of the file from the split, as if a
+    record of the records list started there (which a first part's 2 confirms): 1 or 0."""
     stack = st[3]
+    stop = _split_point(buf, middle, kind, stack) if middle > 0 else _FAIL
+    if second:
+        i = _records(buf, stop, kind, st, _FAIL) if stop >= 0 else _FAIL
+        return 1 if i >= 0 and _rest(buf, i, kind, st) else 0
     n = len(buf)
     list_key = _ANNOTATIONS_KEY if kind == ANNOTATIONS else _QUESTIONS_KEY
     i = _ws(buf, 0)
@@ -465,13 +471,6 @@ def _scan(buf, kind, st, stop):
         if i == stop and stop >= 0:
             return 2
     return 1 if i >= 0 and _rest(buf, i, kind, st) else 0
-
-
-@njit(cache=True, nogil=True)
-def _scan_from(buf, start, kind, st):
-    """:func:`_scan` of the records from ``start`` on, as if ``start`` began a record of the records list."""
-    i = _records(buf, start, kind, st, -1)
-    return i >= 0 and _rest(buf, i, kind, st)
 
 
 @njit(cache=True, nogil=True)
@@ -582,44 +581,40 @@ def scan(data: bytes | mmap.mmap, kind: int) -> Scan | None:
     apply (no numba, non-ASCII bytes, or anything unusual: see the module docstring).
 
     A file of :data:`SPLIT_BYTES` or more is scanned in two parts on two threads: the second from a guessed
-    record start, kept only when the first part's scan reaches that very byte as the start of a record of the
-    records list (else the first scan simply goes on to the end), so the outcome is the one-pass outcome.
+    record start near the middle, kept only when the first part's scan reaches that very byte as the start of a
+    record of the records list (else the first scan simply goes on to the end): the outcome is the one-pass one.
     """
     if not HAVE_NUMBA:  # (the scan itself gives up at the first byte over 127)
         return None
     buf = np.frombuffer(data, dtype=np.uint8)
-    split = -1
-    if len(buf) >= SPLIT_BYTES:
-        split = _split_point(buf, len(buf) // 2, kind, np.empty(_MAX_DEPTH, dtype=np.uint8))
-    if split < 0:
-        status, first = _scan_part(buf, kind, 0, -1)
-        return _assemble(data, kind, [first]) if status else None
+    if len(buf) < SPLIT_BYTES:
+        status, whole = _scan_part(buf, kind, 0, False)
+        return _assemble(data, kind, [whole]) if status else None
     from concurrent.futures import ThreadPoolExecutor  # numba imports it anyway
 
     with ThreadPoolExecutor(1) as pool:
-        second = pool.submit(_scan_part, buf, kind, split, -1)
-        status, first = _scan_part(buf, kind, 0, split)
+        second = pool.submit(_scan_part, buf, kind, len(buf) // 2, True)
+        status, first = _scan_part(buf, kind, len(buf) // 2, False)
         taken, rest = second.result()
     if status == 2:
         return _assemble(data, kind, [first, rest]) if taken else None
     return _assemble(data, kind, [first]) if status else None
 
 
-def _scan_part(buf: np.ndarray, kind: int, start: int, stop: int) -> tuple[int, tuple[np.ndarray, ...]]:
-    """:func:`_scan` (``start`` 0) or :func:`_scan_from` into fresh state, the string tables grown until the
-    strings fit: its outcome and state."""
+def _scan_part(buf: np.ndarray, kind: int, middle: int, second: bool) -> tuple[int, tuple[np.ndarray, ...]]:
+    """:func:`_scan` into fresh state, the string tables grown until the strings fit: its outcome and state."""
     size = 1 << 18  # string table slots: a small table stays in cache; VQA v2 has ~66k distinct answers
     while True:
         counts = np.zeros(5, dtype=np.int64)  # records, answers, distinct answers, distinct types, table full
         # room for every record and answer: ``{"question_id":0}`` and ``{"answer":"","answer_id":0}`` are the
         # shortest, and untouched pages of np.empty cost nothing
-        nbytes = len(buf) - start
+        nbytes = len(buf) - middle if second else len(buf)
         st = (np.empty((nbytes // 17 + 1, 4), dtype=np.int64),
               np.empty((nbytes // 27 + 1 if kind == ANNOTATIONS else 0, 2), dtype=np.int64), counts,
               np.empty(_MAX_DEPTH, dtype=np.uint8), np.full(size, -1, dtype=np.int32),
               np.empty((size // 2, 3), dtype=np.int64), np.full(size, -1, dtype=np.int32),
               np.empty((size // 2, 3), dtype=np.int64), np.empty((64, 3), dtype=np.int64))
-        status = _scan(buf, kind, st, stop) if start == 0 else int(_scan_from(buf, start, kind, st))
+        status = _scan(buf, kind, st, middle, second)
         if status or not counts[4] or size > 4 * len(buf):  # each distinct string takes 2 bytes or more
             return status, st
         size *= 8
