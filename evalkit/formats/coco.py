@@ -75,6 +75,30 @@ def read_coco_results(path: Path) -> dict[str, list[dict[str, Any]]]:
     return group_results(read_json(path, "COCO results file"), path)
 
 
+class BackgroundScan:
+    """:func:`scan_results` on a thread, started at once: the kernel releases the GIL, so the caller reads the
+    ground truth meanwhile."""
+
+    def __init__(self, path: str | Path):
+        import threading
+
+        self._out: list[Any] = []
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: str | Path) -> None:
+        try:
+            self._out.append(scan_results(path))
+        except BaseException as exc:  # re-raised in the thread that asks for the result
+            self._out.append(exc)
+
+    def result(self) -> "ScannedResults | None":
+        self._thread.join()
+        if isinstance(self._out[0], BaseException):
+            raise self._out[0]
+        return self._out[0]
+
+
 def scan_results(path: str | Path) -> "ScannedResults | None":
     """:func:`evalkit.formats.coco_scan.scan` of a big plain ``.json`` results file, or None: then the caller
     reads it with orjson, which gives every error."""

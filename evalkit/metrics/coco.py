@@ -24,6 +24,8 @@ from evalkit.metrics.state import Column, Rows, Shared
 from evalkit.registry import METRICS
 
 if TYPE_CHECKING:
+    from evalkit.formats.coco import BackgroundScan
+    from evalkit.formats.coco_scan import ScannedResults
     from evalkit.metrics._coco.detections import Detections
     from evalkit.metrics._coco.evaluate import BatchResult, Rules
     from evalkit.metrics._coco.groundtruth import GroundTruth
@@ -138,24 +140,26 @@ class CocoAP(Metric):
         image_ids = gt.image_ids.tolist()
         self._add(results, None, image_ids, [str(i) for i in image_ids], file=file)
 
-    def add_results_file(self, path: str | Path) -> None:
+    def add_results_file(self, path: str | Path, scan: "BackgroundScan | None" = None) -> None:
         """:meth:`add_results` of a results file. The fast engine of boxes and masks takes a big plain file's
-        columns from the numba scanner, with no Python object per detection; a file it does not take, or whose
-        detections fail a check there, is parsed by orjson and added as a list, which names the error."""
-        if self.engine == "fast" and self.scans_results and self._add_scanned(path):
-            return
+        columns from the numba scanner (``scan``: one already started on it), with no Python object per
+        detection; a file it does not take, or whose detections fail a check there, is parsed by orjson and
+        added as a list, which names the error."""
+        if self.engine == "fast" and self.scans_results:
+            from evalkit.formats.coco import scan_results
+
+            if self._add_scanned(path, scan.result() if scan is not None else scan_results(path)):
+                return
         from evalkit.metrics._coco.groundtruth import load_json
 
         self.add_results(load_json(path), file=path)
 
-    def _add_scanned(self, path: str | Path) -> bool:
+    def _add_scanned(self, path: str | Path, results: "ScannedResults | None") -> bool:
         """Add the scanned detections of every image of the ground truth; False when the scan is no help."""
-        from evalkit.formats.coco import scan_results
         from evalkit.formats.coco_scan import BOX
         from evalkit.metrics._coco.detections import parse_scanned
 
         gt = self._require_gt()
-        results = scan_results(path)
         if results is None:
             return False
         if self.area == "mask" and self.iou_type == "segm":  # as _add drops the boxes

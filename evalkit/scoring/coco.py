@@ -31,13 +31,17 @@ class _CocoScorer(Scorer):
             return self._score(args)
 
     def _score(self, args: argparse.Namespace) -> dict[str, Any]:
+        from evalkit.formats.coco import BackgroundScan
+
         engine = getattr(args, "engine", "fast")
         metric_class = METRICS.get(self.name)
+        # the results file is scanned (where the scanner takes it) while the ground truth is read
+        scan = BackgroundScan(args.pred) if metric_class.scans_results and engine == "fast" else None
         gt = metric_class.read_gt(_existing(args.gt, "--gt"))
         if metric_class.iou_type == "segm" and engine == "fast":
             gt.prefetch_masks()  # rasterise GT polygons while the results file parses
         metric = metric_class(gt=gt, engine=engine)
-        metric.add_results_file(_existing(args.pred, "--pred"))
+        metric.add_results_file(_existing(args.pred, "--pred"), scan)
         out = metric.compute(ci=bool(getattr(args, "ci", False)), n_resamples=int(getattr(args, "n_resamples", 1000)),
                              seed=int(getattr(args, "seed", 12345)))
         row: dict[str, Any] = {"metric": metric.name, "images": metric.num_samples()}

@@ -50,7 +50,7 @@ def _same(monkeypatch, tmp_path, iou_type: str, gt: dict[str, Any], data: bytes 
     monkeypatch.setattr(F, "MIN_SCAN_BYTES", 0)
     taken: list[bool] = []
     add_scanned = CocoAP._add_scanned
-    monkeypatch.setattr(CocoAP, "_add_scanned", lambda self, p: taken.append(add_scanned(self, p)) or taken[-1])
+    monkeypatch.setattr(CocoAP, "_add_scanned", lambda self, *a: taken.append(add_scanned(self, *a)) or taken[-1])
     assert _outcome(METRICS[iou_type], gt, str(path), **options) == expected
     return taken == [True]
 

@@ -105,6 +105,40 @@ class GroundTruth:
         anns = data.get("annotations", [])
         if not isinstance(anns, list):
             raise InputError("'annotations' must be a list", file=self.file, field="annotations")
+        columns = self._plain_annotations(anns)
+        keep, img, cat = columns if columns is not None else self._check_annotations(anns)
+        self._ann_positions = keep
+        kept = [anns[i] for i in keep]
+        self.ann_image = np.array(img, np.int64)
+        self.ann_category = np.array(cat, np.int64)
+        area = _plain_column(kept, "area", (int, float))
+        if area is None or np.isnan(area).any():
+            area = np.array([self._number(i, a, "area") for i, a in zip(keep, kept)], np.float64)
+        self.area = area
+        crowd = _plain_column(kept, "iscrowd", (int,))
+        if crowd is None:
+            crowd = np.array([int(self._flag(i, a, "iscrowd")) for i, a in zip(keep, kept)], np.float64)
+        self.iscrowd = crowd != 0
+        self.id_nonzero = np.array([a["id"] != 0 for a in kept], np.bool_)
+        self._kept = kept
+        self._boxes: np.ndarray | None = None
+        # per image, annotations ordered by (category, file order), as _gts[img, cat] holds them
+        order = np.lexsort((np.arange(len(kept)), self.ann_category, self.ann_image))
+        self.sorted_anns = order
+        self.image_start = np.searchsorted(self.ann_image[order], np.arange(len(self.image_ids) + 1))
+
+    def _plain_annotations(self, anns: list[Any]) -> tuple[list[int], np.ndarray, np.ndarray] | None:
+        """Positions, image and category indices of the annotations of listed images and categories, in bulk
+        where every id is a plain integer and no annotation id repeats; None: :meth:`_check_annotations`."""
+        ids, images, cats = (_plain_column(anns, name, (int,), np.int64) for name in ("id", "image_id", "category_id"))
+        if ids is None or images is None or cats is None or len(np.unique(ids)) != len(ids):
+            return None
+        im, k = _positions(images, self.image_ids), _positions(cats, self.category_ids)
+        keep = np.flatnonzero((im >= 0) & (k >= 0))
+        return keep.tolist(), im[keep], k[keep]
+
+    def _check_annotations(self, anns: list[Any]) -> tuple[list[int], list[int], list[int]]:
+        """:meth:`_plain_annotations` record by record, naming the first bad one."""
         keep, img, cat = [], [], []
         seen: set[Any] = set()
         for i, a in enumerate(anns):
@@ -123,20 +157,7 @@ class GroundTruth:
                 keep.append(i)
                 img.append(im)
                 cat.append(k)
-        self._ann_positions = keep
-        kept = [anns[i] for i in keep]
-        self.ann_image = np.array(img, np.int64)
-        self.ann_category = np.array(cat, np.int64)
-        self.area = np.array([self._number(i, a, "area") for i, a in zip(keep, kept)], np.float64)
-        crowd = [self._flag(i, a, "iscrowd") for i, a in zip(keep, kept)]
-        self.iscrowd = np.array([int(c) != 0 for c in crowd], np.bool_)
-        self.id_nonzero = np.array([a["id"] != 0 for a in kept], np.bool_)
-        self._kept = kept
-        self._boxes: np.ndarray | None = None
-        # per image, annotations ordered by (category, file order), as _gts[img, cat] holds them
-        order = np.lexsort((np.arange(len(kept)), self.ann_category, self.ann_image))
-        self.sorted_anns = order
-        self.image_start = np.searchsorted(self.ann_image[order], np.arange(len(self.image_ids) + 1))
+        return keep, img, cat
 
     def _flag(self, index: int, record: dict[str, Any], name: str) -> Any:
         value = self._field("annotations", index, record, name)
@@ -244,6 +265,27 @@ class GroundTruth:
     def as_dict(self) -> dict[str, Any]:
         """The parsed JSON (for the pycocotools engine)."""
         return self._data
+
+
+def _plain_column(records: list[Any], name: str, types: tuple[type, ...], dtype: Any = np.float64) -> np.ndarray | None:
+    """``record[name]`` of every record as an array, where each is a value of exactly one of ``types`` (so no
+    bool) that fits ``dtype``; None otherwise (a missing field, a string, ...)."""
+    try:
+        values = [r[name] for r in records]
+        if not set(map(type, values)) <= set(types):
+            return None
+        return np.array(values, dtype)
+    except (KeyError, TypeError, IndexError, OverflowError):
+        return None
+
+
+def _positions(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Index in ``ids`` (distinct) of each value, -1 where it is none of them."""
+    if len(ids) == 0:
+        return np.full(len(values), -1, np.int64)
+    order = np.argsort(ids, kind="stable")
+    pos = np.minimum(np.searchsorted(ids[order], values), len(ids) - 1)
+    return np.where(ids[order][pos] == values, order[pos], -1)
 
 
 @dataclass
