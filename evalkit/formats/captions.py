@@ -6,6 +6,7 @@ Image ids become string keys; every error names the file, the record and the fie
 from __future__ import annotations
 
 import json
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,39 @@ def _coco_references(data: dict, path: Path) -> tuple[dict[str, list[str]], dict
     for field, value in (("images", images), ("annotations", annotations)):
         if not isinstance(value, list):
             raise InputError(f"'{field}' must be a list, got {type(value).__name__}", file=path, field=field)
+    return _well_formed_coco_references(images, annotations) or _checked_coco_references(images, annotations, path)
+
+
+def _well_formed_coco_references(images: list, annotations: list) -> tuple[dict[str, list[str]], dict[str, str]] | None:
+    """What :func:`_checked_coco_references` returns, checked in bulk (a pass per field, not a call per record);
+    None when anything is amiss, for that function to name the record."""
+    try:
+        image_ids = [image["id"] for image in images]
+        names = [str(image.get("file_name", "")) for image in images]
+        ann_ids = [ann["image_id"] for ann in annotations]
+        captions = [ann["caption"] for ann in annotations]
+    except (TypeError, KeyError, AttributeError):
+        return None
+    if not (_plain_ids(image_ids) and _plain_ids(ann_ids) and set(map(type, captions)) <= {str}):
+        return None
+    files = dict(zip(map(str, image_ids), names))
+    if not set(map(type, ann_ids)) <= {int}:  # 1 and "1" are one image: the keys as strings from the start
+        ann_ids = list(map(str, ann_ids))
+    grouped: dict[Any, list[str]] = {i: [] for i in ann_ids}  # images in the order of their first annotation
+    deque(map(list.append, map(grouped.__getitem__, ann_ids), captions), maxlen=0)
+    refs = {str(i): group for i, group in grouped.items()}
+    if len(files) != len(images) or files and not files.keys() >= refs.keys():
+        return None
+    return refs, files
+
+
+def _plain_ids(ids: list) -> bool:
+    """Whether every id is one :func:`_image_id` accepts: an integer (not a bool) or a non-empty string."""
+    kinds = set(map(type, ids))
+    return kinds <= {int, str} and (str not in kinds or "" not in ids)
+
+
+def _checked_coco_references(images: list, annotations: list, path: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
     refs: dict[str, list[str]] = {}
     files: dict[str, str] = {}
     for i, image in enumerate(images):
