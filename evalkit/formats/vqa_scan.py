@@ -533,24 +533,19 @@ def _split_point(buf, i, kind, stack):
 @njit(cache=True, nogil=True)
 def _has_key(buf, i, key, stack):
     """Whether the object at ``i`` is well-formed and has ``key`` among its own keys."""
-    found = False
-    j = _ws(buf, i + 1)
-    if j < len(buf) and buf[j] == 125:
-        return False
-    j = i + 1
-    while True:
-        j, ks, ke, escaped = _key(buf, j)
-        if j < 0:
+    found, closed = False, False
+    i += 1
+    while not closed:
+        i, ks, ke, escaped = _key(buf, i)
+        if i >= 0:
+            found = found or (not escaped and _is(buf, ks, ke, key))
+            i = _skip(buf, i, stack)
+        if i < 0:
             return False
-        found = found or (not escaped and _is(buf, ks, ke, key))
-        j = _skip(buf, j, stack)
-        if j < 0:
+        i, closed = _next(buf, i, 125)
+        if i < 0:
             return False
-        j, closed = _next(buf, j, 125)
-        if j < 0:
-            return False
-        if closed:
-            return found
+    return found
 
 
 @dataclass(frozen=True)
