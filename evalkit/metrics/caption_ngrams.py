@@ -73,28 +73,30 @@ def build_tables(candidates: Sequence[str], references: Sequence[Sequence[str]],
     ngram, sentence, counts, ngram_order = _count_rows(tokens, sent_len)
     n_ngrams = max(len(ngram_order), 1)
 
-    image = sentence_image[sentence]
+    image = sentence_image.take(sentence)
     group_id = np.cumsum(_run_starts((ngram, image), flags=True)) - 1
     n_groups = int(group_id[-1]) + 1 if len(group_id) else 0
-    is_hyp = sentence_is_hyp[sentence]
+    is_hyp = sentence_is_hyp.take(sentence)
     hyp, ref = np.flatnonzero(is_hyp), np.flatnonzero(~is_hyp)
+    hyp_group, hyp_count = group_id.take(hyp), counts.take(hyp)
+    ref_group, ref_count, ref_ngram = group_id.take(ref), counts.take(ref), ngram.take(ref)
     group_hyp_count = np.zeros(n_groups, dtype=np.int64)
-    group_hyp_count[group_id[hyp]] = counts[hyp]
-    ref_group = group_id[ref]
+    group_hyp_count[hyp_group] = hyp_count
     df_first = _run_starts((ref_group,))
     group_max_ref = np.zeros(n_groups, dtype=np.int64)
     if len(ref):  # a group's maximum: a running maximum of count + group * step, which each group starts above
-        step = int(counts[ref].max()) + 1
-        running = np.maximum.accumulate(counts[ref] + ref_group * step)
+        step = int(ref_count.max()) + 1
         last = np.append(df_first[1:], len(ref)) - 1
-        group_max_ref[ref_group[last]] = running[last] - ref_group[last] * step
+        last_group = ref_group.take(last)
+        group_max_ref[last_group] = np.maximum.accumulate(ref_count + ref_group * step).take(last) - last_group * step
     return NgramTables(
         n_images=n_images, n_ngrams=n_ngrams, ngram_order=ngram_order,
-        hyp_image=image[hyp], hyp_ngram=ngram[hyp], hyp_count=counts[hyp], hyp_words=sent_len[sentence_is_hyp],
-        ref_sentence=sentence_ref[sentence[ref]], ref_ngram=ngram[ref], ref_count=counts[ref],
-        ref_hyp_count=group_hyp_count[ref_group], ref_image=sentence_image[~sentence_is_hyp],
-        ref_words=sent_len[~sentence_is_hyp], df_image=image[ref][df_first], df_ngram=ngram[ref][df_first],
-        max_ref_count=group_max_ref[group_id[hyp]],
+        hyp_image=image.take(hyp), hyp_ngram=ngram.take(hyp), hyp_count=hyp_count,
+        hyp_words=sent_len.compress(sentence_is_hyp),
+        ref_sentence=sentence_ref.take(sentence.take(ref)), ref_ngram=ref_ngram, ref_count=ref_count,
+        ref_hyp_count=group_hyp_count.take(ref_group), ref_image=sentence_image.compress(~sentence_is_hyp),
+        ref_words=sent_len.compress(~sentence_is_hyp), df_image=image.take(ref.take(df_first)),
+        df_ngram=ref_ngram.take(df_first), max_ref_count=group_max_ref.take(hyp_group),
     )
 
 
