@@ -114,8 +114,7 @@ def scan_results(path: str | Path) -> "ScannedResults | None":
         return None
     from evalkit.formats.coco_scan import scan
 
-    with data:
-        try:
-            return scan(data)
-        except MemoryError:  # its columns are reserved for the worst case (untouched pages): left to orjson
-            return None
+    try:  # (the map is closed when the last view of it goes, not here: a traceback may still hold one)
+        return scan(data)
+    except MemoryError:  # its columns are reserved for the worst case (untouched pages): left to orjson
+        return None

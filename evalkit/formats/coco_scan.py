@@ -20,13 +20,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalkit.formats.vqa_scan import _FAIL, _MAX_DEPTH, _hex, _integer, _is, _key, _next, _skip, _ws
+from evalkit.formats.vqa_scan import _number as _json_number
 from evalkit.jit import HAVE_NUMBA, njit
 
-_IMAGE_ID, _CATEGORY_ID, _SCORE, _BBOX, _SEGMENTATION, _SIZE, _COUNTS = (
-    np.frombuffer(k, dtype=np.uint8) for k in
-    (b"image_id", b"category_id", b"score", b"bbox", b"segmentation", b"size", b"counts"))
+#: the keys read, of a detection and of its RLE; a member's field is the bit of its key's position
+_RECORD_KEYS = tuple(np.frombuffer(k, np.uint8) for k in (b"image_id", b"category_id", b"score", b"bbox", b"segmentation"))
+_RLE_KEYS = tuple(np.frombuffer(k, np.uint8) for k in (b"size", b"counts"))
 #: per-record field bits; a record needs the first three
 IMAGE, CATEGORY, SCORE, BOX, MASK = 1, 2, 4, 8, 16
+#: the character of each two-character escape (``\\n`` → newline, ...)
+_ESCAPES = np.zeros(128, np.int64)
+_ESCAPES[list(b'"\\/bfnrt')] = list(b'"\\/\b\f\n\r\t')
 _POWERS = np.array([10.0 ** k for k in range(23)])  # each exact in a float64
 #: ``{"image_id":0,"category_id":0,"score":0}``, the shortest record, is 41 bytes
 _MIN_RECORD = 41
@@ -39,63 +43,42 @@ def _float(buf, i):
     """(end or -1, value, exact) of the JSON number at ``i``. ``exact``: its digits (at most 2^53) and a power
     of ten within ±22 gave the correctly rounded value in one IEEE operation; otherwise the caller has the
     number's text converted (see :func:`_number`)."""
-    n = len(buf)
-    negative = i < n and buf[i] == 45
-    if negative:
-        i += 1
-    if i >= n or not 48 <= buf[i] <= 57:
+    end, whole, integer = _json_number(buf, i)  # the grammar, and the integer part (at most 18 digits)
+    if end < 0:
         return _FAIL, 0.0, False
-    m = np.int64(0)
-    digits = 0  # significant digits so far; past 17 the value is only checked, not computed
+    negative = buf[i] == 45
+    m = -whole if negative else whole
+    digits = 0  # significant digits; past 17 the value is left to the caller
+    t = m
+    while t > 0:
+        digits += 1
+        t //= 10
     exponent = 0
-    if buf[i] == 48:
-        i += 1
-    else:
-        while i < n and 48 <= buf[i] <= 57:
-            if digits < 18:
-                m = m * 10 + (buf[i] - 48)
-            digits += 1
-            i += 1
-    integer = True
-    if i < n and buf[i] == 46:
-        integer = False
-        i += 1
-        start = i
-        while i < n and 48 <= buf[i] <= 57:
-            if digits < 18 and (m > 0 or buf[i] != 48):
-                m = m * 10 + (buf[i] - 48)
-                exponent -= 1
+    p = i + negative
+    while p < end and 48 <= buf[p] <= 57:
+        p += 1
+    if p < end and buf[p] == 46:  # the fraction: its significant digits extend m
+        p += 1
+        while p < end and 48 <= buf[p] <= 57:
+            if m > 0 or buf[p] != 48:
+                if digits < 18:
+                    m = m * 10 + (buf[p] - 48)
                 digits += 1
-            elif m == 0:
-                exponent -= 1
-            else:
-                digits += 1
-            i += 1
-        if i == start:
-            return _FAIL, 0.0, False
-    if i < n and (buf[i] == 101 or buf[i] == 69):
-        integer = False
-        i += 1
-        sign = 1
-        if i < n and (buf[i] == 43 or buf[i] == 45):
-            sign = -1 if buf[i] == 45 else 1
-            i += 1
-        start = i
+            exponent -= 1
+            p += 1
+    if p < end:  # e or E, a sign, one or two digits
+        sign = -1 if buf[p + 1] == 45 else 1
         e = 0
-        while i < n and 48 <= buf[i] <= 57:
-            e = e * 10 + (buf[i] - 48)
-            i += 1
-            if i - start > 3:
-                return _FAIL, 0.0, False
-        if i == start:
-            return _FAIL, 0.0, False
+        for q in range(p + 1, end):
+            if 48 <= buf[q] <= 57:
+                e = e * 10 + (buf[q] - 48)
         exponent += sign * e
     if m == 0:  # ``-0`` is the integer 0, ``-0.0`` a negative zero
-        return i, -0.0 if negative and not integer else 0.0, True
+        return end, -0.0 if negative and not integer else 0.0, True
     if digits > 17 or m > 9007199254740992 or not -22 <= exponent <= 22:
-        return i, 0.0, False
+        return end, 0.0, False
     value = np.float64(m) * _POWERS[exponent] if exponent >= 0 else np.float64(m) / _POWERS[-exponent]
-    return i, -value if negative else value, True
+    return end, -value if negative else value, True
 
 
 @njit(cache=True, nogil=True)
@@ -149,50 +132,38 @@ def _size(buf, i, sizes, r):
 
 
 @njit(cache=True, nogil=True)
+def _unescape(buf, p):
+    """The character of the escape at ``p`` (a backslash) and the index after it; -1 for an escape that is not
+    JSON, or of a character that is not ASCII (left to orjson)."""
+    if p + 1 >= len(buf):
+        return 0, _FAIL
+    if buf[p + 1] != 117:
+        c = _ESCAPES[buf[p + 1]] if buf[p + 1] < 128 else 0
+        return c, p + 2 if c else _FAIL
+    c = 0
+    for k in range(p + 2, p + 6):
+        h = _hex(buf[k]) if k < len(buf) else -1
+        if h < 0:
+            return 0, _FAIL
+        c = c * 16 + h
+    return c, p + 6 if c < 128 else _FAIL
+
+
+@njit(cache=True, nogil=True)
 def _copy_string(buf, i, out, o):
-    """The string at ``i`` (a quote) unescaped into ``out`` from ``o``: (index after it or -1, end in ``out``).
-    ``\\u`` escapes of non-ASCII characters are left to orjson."""
+    """The string at ``i`` (a quote) unescaped into ``out`` from ``o``: (index after it or -1, end in ``out``)."""
     n = len(buf)
     if i >= n or buf[i] != 34:
         return _FAIL, o
     i += 1
     while i < n:
-        c = buf[i]
+        c = np.int64(buf[i])
         if c == 34:
             return i + 1, o
         if c == 92:
-            if i + 1 >= n:
+            c, i = _unescape(buf, i)
+            if i < 0:
                 return _FAIL, o
-            d = buf[i + 1]
-            if d == 117:
-                if i + 5 >= n:
-                    return _FAIL, o
-                value = 0
-                for k in range(2, 6):
-                    h = _hex(buf[i + k])
-                    if h < 0:
-                        return _FAIL, o
-                    value = value * 16 + h
-                if value > 127:
-                    return _FAIL, o
-                c = value
-                i += 6
-            else:
-                if d == 34 or d == 92 or d == 47:
-                    c = d
-                elif d == 98:
-                    c = 8
-                elif d == 102:
-                    c = 12
-                elif d == 110:
-                    c = 10
-                elif d == 114:
-                    c = 13
-                elif d == 116:
-                    c = 9
-                else:
-                    return _FAIL, o
-                i += 2
         elif c < 32 or c > 127:
             return _FAIL, o
         else:
@@ -200,6 +171,19 @@ def _copy_string(buf, i, out, o):
         out[o] = c
         o += 1
     return _FAIL, o
+
+
+@njit(cache=True, nogil=True)
+def _member(buf, i, names):
+    """The object member at ``i`` (after ``{`` or a comma): (index of its value or -1, its field: bit k for the
+    key ``names[k]``, 0 for another key). Keys with escapes are left to orjson."""
+    i, ks, ke, escaped = _key(buf, i)
+    if i < 0 or escaped:
+        return _FAIL, 0
+    for k in range(len(names)):
+        if _is(buf, ks, ke, names[k]):
+            return _ws(buf, i), 1 << k
+    return _ws(buf, i), 0
 
 
 @njit(cache=True, nogil=True)
@@ -213,12 +197,8 @@ def _segmentation(buf, i, st, r):
     seen = 0
     closed = False
     while not closed:
-        i, ks, ke, escaped = _key(buf, i)
-        if i < 0 or escaped:
-            return _FAIL
-        i = _ws(buf, i)
-        field = 1 if _is(buf, ks, ke, _SIZE) else (2 if _is(buf, ks, ke, _COUNTS) else 0)
-        if seen & field:
+        i, field = _member(buf, i, _RLE_KEYS)
+        if i < 0 or seen & field:
             return _FAIL
         seen |= field
         if field == 1:
@@ -229,9 +209,8 @@ def _segmentation(buf, i, st, r):
             counts[1] = end
         else:
             i = _skip(buf, i, stack)
-        if i < 0:
-            return _FAIL
-        i, closed = _next(buf, i, 125)
+        if i >= 0:
+            i, closed = _next(buf, i, 125)
         if i < 0:
             return _FAIL
     return i if seen == 3 else _FAIL
@@ -252,22 +231,8 @@ def _record(buf, i, st):
     seen = 0
     closed = False
     while not closed:
-        i, ks, ke, escaped = _key(buf, i)
-        if i < 0 or escaped:
-            return _FAIL
-        i = _ws(buf, i)
-        field = 0
-        if _is(buf, ks, ke, _IMAGE_ID):
-            field = IMAGE
-        elif _is(buf, ks, ke, _CATEGORY_ID):
-            field = CATEGORY
-        elif _is(buf, ks, ke, _SCORE):
-            field = SCORE
-        elif _is(buf, ks, ke, _BBOX):
-            field = BOX
-        elif _is(buf, ks, ke, _SEGMENTATION):
-            field = MASK
-        if seen & field:  # a repeated field: orjson keeps the last one
+        i, field = _member(buf, i, _RECORD_KEYS)
+        if i < 0 or seen & field:  # (a repeated field: orjson keeps the last one)
             return _FAIL
         seen |= field
         if field == IMAGE or field == CATEGORY:
@@ -281,9 +246,8 @@ def _record(buf, i, st):
             i = _segmentation(buf, i, st, r)
         else:
             i = _skip(buf, i, stack)
-        if i < 0:
-            return _FAIL
-        i, closed = _next(buf, i, 125)
+        if i >= 0:
+            i, closed = _next(buf, i, 125)
         if i < 0:
             return _FAIL
     if seen & (IMAGE | CATEGORY | SCORE) != IMAGE | CATEGORY | SCORE:

@@ -259,7 +259,8 @@ def test_numbers_read_as_orjson_reads_them(value, style, digits):
 def test_common_numbers_convert_in_the_scan():
     for text in ["0", "-0", "0.5", "-0.0", "0.92799", "447.0", "1e5", "1.5E-3", "123456789012345", "2.5e+2"]:
         assert _exact(text) and _scan_number(text) == _orjson_float(text), text
-    for text in ["0.9876543283462524", "1e23", "12345678901234567890", "2.2250738585072011e-308"]:
+    for text in ["0.9876543283462524", "1e23", "123456789012345678", "2.2250738585072011e-30", "0.1" + "0" * 25]:
         assert not _exact(text) and _scan_number(text) == _orjson_float(text), text
     assert math.copysign(1, _scan_number("-0")) == 1 and math.copysign(1, _scan_number("-0.0")) == -1
-    assert _scan_number("1e400") is None and _scan_number("1" * 40) is None  # orjson's error; a long text
+    for text in ["1e400", "0." + "1" * 40, "1" * 19, "1e-300"]:  # orjson's error; a long text; left to orjson
+        assert _scan_number(text) is None, text

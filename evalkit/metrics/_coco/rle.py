@@ -24,21 +24,13 @@ STATUS_MESSAGES = {
 
 @njit(cache=True)
 def decode(buf: np.ndarray, start: int, end: int, out: np.ndarray) -> int:
-    """Decode one string into ``out`` (len >= end-start); returns the number of runs."""
+    """Decode one string (checked already) into ``out`` (len >= end-start); returns the number of runs."""
     m = 0
     p = start
     while p < end:
-        x = np.int64(0)
-        k = 0
-        more = True
-        while more:
-            c = np.int64(buf[p]) - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = (c & 0x20) != 0
-            p += 1
-            k += 1
-            if not more and (c & 0x10) != 0:
-                x |= np.int64(-1) << (5 * k)
+        x, p = _value(buf, p, end)
+        if p < 0:
+            break
         if m > 2:
             x += out[m - 2]
         out[m] = x
