@@ -347,8 +347,8 @@ def align_question_ids(question_ids: Sequence[Any], results: dict[int, str], sub
                        results_file: Path | str | None = None) -> tuple[list[int] | None, list[str]]:
     """:func:`align_results` on the annotations' question ids: the kept rows (None: all) and their answers."""
     known = set(question_ids)
-    unknown = [qid for qid in results if qid not in known]
-    if unknown:
+    if not known.issuperset(results):
+        unknown = [qid for qid in results if qid not in known]
         raise InputError(f"{len(unknown)} results for question ids the annotations do not have, first {unknown[0]}",
                          file=results_file, record=f"question_id {unknown[0]}", field="question_id")
     if len(results) == len(known):  # no unknown ids, so every question has a result

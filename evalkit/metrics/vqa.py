@@ -77,7 +77,7 @@ class VQAAccuracy(Metric):
 
         ``file`` names the annotation file in the error about a malformed answer.
         """
-        ids = list(map(str, columns.question_ids if ids is None else ids))
+        ids = columns.question_ids if ids is None else ids  # (the state makes them strings)
         if isinstance(columns.answers, EncodedAnswers):  # distinct answer ids: no other field can matter
             table = AnswerTable(columns.answers.codes, columns.answers.lengths, columns.answers.strings, {})
         else:
@@ -93,7 +93,7 @@ class VQAAccuracy(Metric):
             raise InputError(str(err), file=file, record=f"question_id {columns.question_ids[err.row]}",
                              field=f"answers[{err.k}].answer") from None
 
-    def add_scored(self, ids: Sequence[str], accuracy: np.ndarray, question_types: Sequence[str | None],
+    def add_scored(self, ids: Sequence[Any], accuracy: np.ndarray, question_types: Sequence[str | None],
                    answer_types: Sequence[str | None], answers: Sequence[str]) -> None:
         """Append questions whose official accuracies (fractions) are already computed."""
         if not len(ids) == len(accuracy) == len(question_types) == len(answer_types) == len(answers):
