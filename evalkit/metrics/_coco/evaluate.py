@@ -50,10 +50,11 @@ def evaluate_batch(gt: GroundTruth, dets: Detections, det_sample: np.ndarray, im
     ranges = rules.params.area_ranges
     K, A = len(gt.category_ids), len(ranges)
     max_det = int(rules.params.max_dets[-1])
-    order = np.lexsort((np.arange(len(dets)), -dets.score, dets.category, det_sample))
+    key = det_sample * K + dets.category
+    order = np.lexsort((-dets.score, key))  # (stable: ties in input order)
     if rules.keep is not None:
         order = order[rules.keep[order]]
-    key = det_sample[order] * K + dets.category[order]
+    key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
     rank = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
     keep = rank < max_det
