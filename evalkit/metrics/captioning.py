@@ -7,6 +7,7 @@ derives from the tokens is cached with them (the Java tokenizer then runs once, 
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any, Mapping, Sequence
 
 from evalkit.errors import InputError
@@ -26,6 +27,12 @@ def caption_text(prediction: Any, where: object = None) -> str:
     if not isinstance(prediction, str):
         raise InputError(f"a caption must be a string, got {type(prediction).__name__}", record=where, field="caption")
     return prediction
+
+
+def _plain_captions(predictions: list[Any], targets: list[Any]) -> bool:
+    """Whether every prediction is a string and every target a non-empty list (or tuple) of strings."""
+    return (set(map(type, predictions)) <= {str} and set(map(type, targets)) <= {list, tuple} and all(targets)
+            and set(map(type, chain.from_iterable(targets))) <= {str})
 
 
 class CaptionMetric(Metric):
@@ -51,6 +58,9 @@ class CaptionMetric(Metric):
         if len(predictions) != len(targets):
             raise InputError(f"{len(predictions)} captions but {len(targets)} reference lists")
         ids = [str(i) for i in ids] if ids is not None else self.default_ids(len(predictions))
+        if _plain_captions(predictions, targets):  # checked in bulk: strings, non-empty lists of strings
+            self.add(ids, candidate=predictions, references=list(map(list, targets)))
+            return
         cands, all_refs = [], []
         for sample_id, prediction, refs in zip(ids, predictions, targets):
             if isinstance(refs, str) or not refs:

@@ -90,7 +90,7 @@ class _Engine:
         # pycocoevalcap's "length" is the number of bigrams: max(words - 1, 0)
         delta = (np.maximum(t.hyp_words - 1, 0)[t.ref_image] - np.maximum(t.ref_words - 1, 0)).astype(np.float64)
         self.penalty = np.e ** (-(delta**2) / (2 * sigma**2))
-        self.bleu_stats = _bleu_stats(t)
+        self.bleu_stats = _bleu_stats(t, self.hyp_slot)
 
     def weights(self, indices: np.ndarray | None) -> np.ndarray:
         n = self.tables.n_images
@@ -128,8 +128,9 @@ class _Engine:
         return out
 
 
-def _bleu_stats(t: NgramTables) -> np.ndarray:
-    """Per image: test length, closest reference length, guesses and matches per order (integers)."""
+def _bleu_stats(t: NgramTables, hyp_slot: np.ndarray) -> np.ndarray:
+    """Per image: test length, closest reference length, guesses and matches per order (integers); ``hyp_slot``:
+    each hyp row's image * ORDERS + order - 1."""
     n = t.n_images
     stats = np.zeros((n, 2 + 2 * ORDERS), dtype=np.int64)
     test_len = t.hyp_words
@@ -142,8 +143,7 @@ def _bleu_stats(t: NgramTables) -> np.ndarray:
     for k in range(ORDERS):
         stats[:, 2 + k] = np.maximum(0, test_len - k)
     matched = np.minimum(t.hyp_count, t.max_ref_count)
-    slot = t.hyp_image * ORDERS + t.ngram_order[t.hyp_ngram]
-    stats[:, 2 + ORDERS :] = np.bincount(slot, weights=matched, minlength=n * ORDERS).reshape(n, ORDERS)
+    stats[:, 2 + ORDERS :] = np.bincount(hyp_slot, weights=matched, minlength=n * ORDERS).reshape(n, ORDERS)
     return stats
 
 

@@ -8,8 +8,10 @@ references, the image scores ``(1 + β²)·P·R / (R + β²·P)`` with β = 1.2 
 corpus score is ``numpy.mean`` of the image scores, as pycocoevalcap's.
 
 The LCS is computed bit-parallel (Hyyrö's formulation of Allison–Dix: the candidate's token positions
-as bits, one big-integer step per reference token); its length is the same integer as pycocoevalcap's dynamic programme, and the
-score is the same float expression, so image scores are bitwise equal.
+as bits, one step per reference token); its length is the same integer as pycocoevalcap's dynamic programme, and the
+score is the same float expression, so image scores are bitwise equal. The steps run vectorised over every
+(candidate, reference) pair at once, on token ids in 64-bit lanes (:func:`rouge_l_images`); a candidate of more
+than 63 tokens takes Python's big integers (:func:`rouge_l_image`).
 
 State: each image's candidate and references as given (as :class:`~evalkit.metrics.cider.CiderD`
 keeps them): the PTB tokens of a caption can depend on the next caption of the tokeniser's input
