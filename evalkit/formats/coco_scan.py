@@ -7,10 +7,11 @@ the columns scoring reads: image and category ids, scores, boxes, mask sizes and
 
 It is a fast path, never a second dialect (the rules of :mod:`evalkit.formats.vqa_scan`, whose JSON grammar it
 shares): it answers only for input it is sure orjson reads to exactly these values — ASCII, keys without
-escapes, no repeated field, integer ids, numbers whose decimal digits convert exactly (Clinger's fast path:
-at most 2^53 and a power of ten within ±22, one correctly rounded operation, as every exact parser rounds),
-RLE segmentations only. Anything else returns None and the caller reads the file with orjson, so errors and
-unusual files are exactly the orjson reader's.
+escapes, no repeated field, integer ids, numbers of at most 18 integer digits and a two-digit exponent, RLE
+segmentations only. Anything else returns None and the caller reads the file with orjson, so errors and
+unusual files are exactly the orjson reader's. Numbers are correctly rounded, as orjson rounds them: most in
+the scan (Clinger's fast path: digits of at most 2^53 times or over a power of ten within ±22, one IEEE
+operation), the rest (17 digits and more: full-precision floats) by numpy's parser, which is Python's.
 """
 from __future__ import annotations
 

@@ -32,6 +32,8 @@ def accumulate(cat_offsets, sample, score, rank, match, ignore, copies, npig, th
                     nd += copies[sample[p]]
             tp = np.empty((T, nd))
             fp = np.empty((T, nd))
+            rc = np.empty(nd)
+            pr = np.empty(nd)
             for a in range(A):
                 if npig[k, a] == 0:
                     continue
@@ -66,8 +68,9 @@ def accumulate(cat_offsets, sample, score, rank, match, ignore, copies, npig, th
                         for ri in range(R):
                             precision[t, ri, k, a, mi] = 0.0
                         continue
-                    rc = tp[t] / n_gt
-                    pr = tp[t] / (fp[t] + tp[t] + eps)
+                    for i in range(nd):  # (as numpy's tp / n_gt and tp / (fp + tp + eps), without temporaries)
+                        rc[i] = tp[t, i] / n_gt
+                        pr[i] = tp[t, i] / (fp[t, i] + tp[t, i] + eps)
                     recall[t, k, a, mi] = rc[nd - 1]
                     for i in range(nd - 1, 0, -1):
                         if pr[i] > pr[i - 1]:

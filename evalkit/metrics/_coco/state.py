@@ -31,10 +31,7 @@ class CocoTables:
             image_pos = np.empty(n, np.int64)
             image_pos[np.lexsort((np.arange(n), self.image_ids))] = np.arange(n)
             sample, cat, score, rank = (self.detections[f] for f in ("sample", "category", "score", "rank"))
-            if _by_image(image_pos, sample, cat, score, rank):  # (a stable sort keeps image and rank order)
-                order = np.lexsort((-score, cat))
-            else:
-                order = np.lexsort((rank, image_pos[sample], -score, cat))
+            order = np.lexsort((rank, image_pos[sample], -score, cat))
             offsets = np.searchsorted(cat[order], np.arange(len(self.category_ids) + 1))
             self._sorted = (
                 offsets.astype(np.int64), sample[order], score[order], rank[order].astype(np.int64),
@@ -51,17 +48,3 @@ class CocoTables:
         offsets, sample, score, rank, match, ignore = self._order()
         return accumulate(offsets, sample, score, rank, match, ignore, copies, np.ascontiguousarray(npig, np.int64),
                           acc.IOU_THRESHOLDS, acc.RECALL_THRESHOLDS, self.params.max_dets, work=len(sample))
-
-
-def _by_image(image_pos: np.ndarray, sample: np.ndarray, cat: np.ndarray, score: np.ndarray, rank: np.ndarray) -> bool:
-    """Whether detections are stored as one batch stores them (by sample, then category, then rank) and samples
-    in image order: then equal (category, score) pairs already stand in (image, rank) order."""
-    if len(sample) < 2:
-        return True
-    if np.any(np.diff(image_pos) <= 0):
-        return False
-    group = sample * (int(cat.max()) + 1) + cat
-    step = np.diff(group)
-    same = step == 0
-    return bool(np.all(step >= 0) and np.all(np.diff(rank.astype(np.int64))[same] == 1)
-                and np.all(score[1:][same] <= score[:-1][same]))
