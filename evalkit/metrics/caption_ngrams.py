@@ -114,15 +114,16 @@ def _count_rows(tokens: np.ndarray, sent_len: np.ndarray) -> tuple[np.ndarray, n
     vocab = int(tokens.max()) + 1 if len(tokens) else 1
     ngrams, sentences, counts, orders = [], [], [], []
     at = _stable_order(tokens)  # positions sorted by unigram, ties by position
-    key, owners, room = tokens[at], owner[at], room[at]  # each aligned with ``at``
+    key = tokens.take(at)
     offset = 0
     for k in range(ORDERS):
         if k:  # the positions with a k-gram, still sorted by their (k-1)-gram, then by the k-gram's last token
-            longer = room > k
-            at, owners, room = at.compress(longer), owners.compress(longer), room.compress(longer)
-            key = gram.compress(longer) * vocab + tokens.take(at + k)
+            longer = np.flatnonzero(room.take(at) > k)
+            at = at.take(longer)
+            key = gram.take(longer) * vocab + tokens.take(at + k)
             by_key = np.argsort(key, kind="stable")
-            at, key, owners, room = at.take(by_key), key.take(by_key), owners.take(by_key), room.take(by_key)
+            at, key = at.take(by_key), key.take(by_key)
+        owners = owner.take(at)
         gram = np.cumsum(_run_starts((key,), flags=True)) - 1
         starts = _run_starts((key, owners))
         ngrams.append(gram[starts] + offset)
