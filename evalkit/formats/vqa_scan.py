@@ -535,17 +535,12 @@ def _has_key(buf, i, key, stack):
     """Whether the object at ``i`` is well-formed and has ``key`` among its own keys."""
     found, closed = False, False
     i += 1
-    while not closed:
+    while i >= 0 and not closed:
         i, ks, ke, escaped = _key(buf, i)
-        if i >= 0:
-            found = found or (not escaped and _is(buf, ks, ke, key))
-            i = _skip(buf, i, stack)
-        if i < 0:
-            return False
-        i, closed = _next(buf, i, 125)
-        if i < 0:
-            return False
-    return found
+        found = found or (i >= 0 and not escaped and _is(buf, ks, ke, key))
+        i = _skip(buf, i, stack) if i >= 0 else _FAIL
+        i, closed = _next(buf, i, 125) if i >= 0 else (_FAIL, False)
+    return found and i >= 0
 
 
 @dataclass(frozen=True)
