@@ -3,7 +3,8 @@
 Run through ``benchmarks/nightly.sh`` (it pins threads and CPU affinity first); ``--help`` lists options.
 
 1. The commits after the last nightly (``<state>/last-nightly``) up to the branch head, oldest first, are
-   run with asv on one named machine: per-commit virtualenvs (``--env asv``, asv.conf.json's mode), or
+   run with asv on one named machine: per-commit virtualenvs (``--env asv``, asv.conf.json's mode: uv
+   installs into them, told pip's package sources by :func:`uv_settings`), or
    the current interpreter with each commit's tree first on ``PYTHONPATH`` (``--env existing``: no builds,
    for projects whose code is importable from the tree, as evalkit's is).
 2. The newest commit is compared with the last nightly. A benchmark regresses when new / old exceeds its
@@ -187,6 +188,32 @@ def run_logged(cmd: list[str], env: dict | None = None, cwd: Path | None = None)
     return subprocess.run(cmd, env=env, cwd=cwd).returncode
 
 
+#: pip setting -> (uv variable, separator uv expects); per-commit environments install with uv (asv.conf.json)
+UV_FROM_PIP = {"index-url": ("UV_INDEX_URL", " "), "extra-index-url": ("UV_EXTRA_INDEX_URL", " "),
+               "find-links": ("UV_FIND_LINKS", ","), "constraint": ("UV_CONSTRAINT", " "), "cert": ("SSL_CERT_FILE", " ")}
+
+
+def uv_settings(pip_config: str) -> dict[str, str]:
+    """pip's package sources (``pip config list`` output) as uv variables: uv reads no pip.conf.
+
+    The last scope wins, as in pip (files, then ``PIP_*`` variables). With extra indexes, uv is told to pick
+    the best version across all of them, as pip does, instead of stopping at the first index that has a name.
+    """
+    found: dict[str, str] = {}
+    for line in pip_config.splitlines():
+        key, sep, value = line.partition("=")
+        name = key.rsplit(".", 1)[-1]
+        if sep and name in UV_FROM_PIP:
+            found[name] = value.strip().strip("'\"")
+    out = {}
+    for name, value in found.items():
+        variable, separator = UV_FROM_PIP[name]
+        out[variable] = separator.join(value.split())
+    if "extra-index-url" in found:
+        out["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+    return out
+
+
 def has_results(results_dir: Path, machine: str, commit: str) -> bool:
     return any((results_dir / machine).glob(f"{commit[:8]}-*.json"))
 
@@ -316,6 +343,8 @@ class Nightly:
                     git(self.project_repo, "worktree", "remove", "--force", str(tree))
         else:
             conf = self.write_conf()
+            pip_config = subprocess.run([self.python, "-m", "pip", "config", "list"], capture_output=True, text=True)
+            env.update({k: v for k, v in uv_settings(pip_config.stdout).items() if k not in env})
             hashfile = self.tmp / "commits.txt"
             hashfile.write_text("\n".join(todo) + "\n")
             run_logged(asv_command(self.python, "run", "--config", str(conf), "--skip-existing-commits",

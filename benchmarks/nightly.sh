@@ -11,7 +11,9 @@
 #                       when there are 4 or more, else all)
 #   NIGHTLY_THREADS     threads per benchmark process (OMP/MKL/OpenBLAS/numba/torch; default: number of NIGHTLY_CPUS)
 #   NIGHTLY_PYTHON      interpreter with asv installed (default: .venv/bin/python, else python3)
-#   NIGHTLY_WHEELHOUSE  folder of wheels (torch…) that per-commit environments install from (added to PIP_FIND_LINKS)
+#   NIGHTLY_WHEELHOUSE  folder of wheels (torch…) that per-commit environments install from (added to PIP_FIND_LINKS;
+#                       uv, which installs them, gets pip's sources as UV_* variables from nightly.py)
+#   UV_CACHE_DIR        uv's cache, where each wheel is unpacked once per machine (default ~/.cache/uv)
 #   NIGHTLY_REPO        repository to benchmark (default: the one holding this script)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,6 +43,8 @@ for var in OMP_NUM_THREADS MKL_NUM_THREADS OPENBLAS_NUM_THREADS NUMBA_NUM_THREAD
   export "$var=$threads"
 done
 export PYTHONHASHSEED=0 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# per-commit environments get their dependencies without bytecode (asv.conf.json): the first import writes it
+unset PYTHONDONTWRITEBYTECODE
 if [[ -n "${NIGHTLY_WHEELHOUSE:-}" ]]; then
   export PIP_FIND_LINKS="${NIGHTLY_WHEELHOUSE}${PIP_FIND_LINKS:+ $PIP_FIND_LINKS}"
 fi

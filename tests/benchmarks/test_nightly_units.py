@@ -103,3 +103,34 @@ def test_importing_the_benchmarks_keeps_the_installed_evalkit_first(tmp_path):
     new = eval(out.stdout.strip().splitlines()[-1])
     root = str(BENCH.parent)
     assert not [p for p in new if p.rstrip("/") in (root, str(BENCH.parent.resolve()))], new
+
+
+def test_uv_gets_pips_package_sources():
+    """Per-commit environments install with uv, which reads no pip.conf: pip's sources become UV_* variables."""
+    config = ("global.cert='/etc/ssl/certs/ca.crt'\n"
+              "global.extra-index-url='file:///opt/a/simple file:///opt/b/simple'\n"
+              "global.find-links='/opt/wheels'\n"
+              "global.constraint='/etc/pip/constraints.txt'\n"
+              ":env:.default-timeout='180'\n"
+              ":env:.find-links='/opt/wheels /srv/wheelhouse'\n")
+    assert nightly.uv_settings(config) == {
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca.crt",
+        "UV_EXTRA_INDEX_URL": "file:///opt/a/simple file:///opt/b/simple",
+        "UV_INDEX_STRATEGY": "unsafe-best-match",  # pip's choice: the best version across all indexes
+        "UV_FIND_LINKS": "/opt/wheels,/srv/wheelhouse",  # the later scope wins; uv separates with commas
+        "UV_CONSTRAINT": "/etc/pip/constraints.txt",
+    }
+    assert nightly.uv_settings("") == {}
+
+
+def test_per_commit_environments_install_what_benchmarks_import():
+    """asv.conf.json installs the `bench` extra with uv, torch pinned; the extra holds every reference a benchmark imports."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    conf = nightly.load_conf(BENCH.parent / "asv.conf.json")
+    install = " ".join(conf["install_command"])
+    assert "uv pip install" in install and "{wheel_file}[bench]" in install and "torch==" in install
+    assert "uv" in conf["matrix"]["req"]
+    extras = tomllib.loads((BENCH.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    bench = " ".join(extras["bench"])
+    for package in ("lvis", "lm-eval", "accelerate", "faster-coco-eval", "generation-dev", "style-dev", "torchmetrics"):
+        assert package in bench, package
