@@ -188,7 +188,7 @@ def _scanned_columns(path: str | Path) -> AnnotationColumns | None:
     types = [*scanned.types, None]  # code -1: null or absent
     records = scanned.records
     return AnnotationColumns(records[:, 0].tolist(),
-                             EncodedAnswers(scanned.answers[:, 0], records[:, 1], dict(zip(scanned.strings,
+                             EncodedAnswers(scanned.answers, records[:, 1], dict(zip(scanned.strings,
                                             range(len(scanned.strings))))),
                              list(map(types.__getitem__, records[:, 2].tolist())),
                              list(map(types.__getitem__, records[:, 3].tolist())))

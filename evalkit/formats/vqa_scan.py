@@ -547,7 +547,7 @@ def _has_key(buf, i, key, stack):
 class Scan:
     """What a file holds for scoring. ``records``: per record question_id, then (annotations) its number of
     answers, question_type code, answer_type code (-1: None), or (results) its answer's code into ``strings``.
-    ``answers``: per answer its code into ``strings`` and its answer_id. Codes follow first appearance."""
+    ``answers``: per answer its code into ``strings``. Codes follow first appearance."""
 
     records: np.ndarray
     answers: np.ndarray
@@ -626,11 +626,11 @@ def _assemble(data: bytes | mmap.mmap, kind: int, parts: list[tuple[np.ndarray, 
     for st in parts:
         counts = st[2]
         record_parts.append(st[0][: counts[0]])
-        answer_parts.append(st[1][: counts[1]])
+        answer_parts.append(st[1][: counts[1], 0])  # (the answer ids were only checked distinct)
         string_spans.append(st[5][: counts[2]])
         type_spans.append(st[7][: counts[3]])
         if string_base:  # a later part's codes, into the parts' spans one after the other
-            answer_parts[-1][:, 0] += string_base
+            answer_parts[-1] += string_base
             if kind == RESULTS:
                 record_parts[-1][:, 1] += string_base
         if type_base and kind == ANNOTATIONS:
@@ -647,5 +647,4 @@ def _assemble(data: bytes | mmap.mmap, kind: int, parts: list[tuple[np.ndarray, 
         for column in (2, 3):
             present = records[:, column] >= 0
             records[present, column] = type_codes[records[present, column]]
-    answers[:, 0] = answer_codes[answers[:, 0]]
-    return Scan(records, answers, strings, types)
+    return Scan(records, answer_codes[answers], strings, types)
