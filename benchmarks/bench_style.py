@@ -178,7 +178,11 @@ class ArtFIDTime:
     replaces ``sqrtm`` of the singular 2048×2048 product by the exact low-rank trace."""
 
     timeout = 900
-    threshold = 1.5  # default (not measured with noise.py)
+    #: nightly regression threshold (new / old): benchmarks/noise.py --runs 5 on the shared 2-core dev machine on
+    #: 2026-12-02, 00:36-01:01 UTC, while other jobs ran (1-minute load 8.4-12.1, mean 9.8); threshold =
+    #: 1 + 2 × (spread − 1), rounded up to 0.05 (noise.py): spread 2.580 (0.140 … 0.362; one run each side,
+    #: so one slow reference run moves it). Re-measure on the nightly machine.
+    threshold = 4.2
 
     def setup(self) -> None:
         try:
