@@ -34,8 +34,6 @@ def reference_vqa(annotations, results):
 
 class VQAv2Val:
     timeout = 900
-    #: nightly regression threshold: default, not measured
-    threshold = 1.3
     number = 1
     repeat = 1
     warmup_time = 0
@@ -59,6 +57,13 @@ class VQAv2Val:
         return (time.perf_counter() - middle) / (middle - start)
 
     track_time_ratio_vs_reference.unit = "ratio"
+
+    # Nightly regression thresholds (new / old), measured: benchmarks/noise.py --runs 5 on the shared 2-core dev machine
+    # on 2026-12-02, 00:03-01:05 UTC, while other jobs ran (1-minute load 2.6-13.2, mean 9.0; the reference took 55 s
+    # nearly idle); threshold = 1 + 2 × (spread − 1), rounded up to 0.05 (noise.py). Re-measure on the nightly machine.
+    time_evalkit.threshold = 4.1  # spread 2.531 (2.29 … 5.81 s)
+    time_reference.threshold = 2.7  # spread 1.834 (118 … 217 s)
+    track_time_ratio_vs_reference.threshold = 2.95  # spread 1.950 (0.0189 … 0.0368)
 
 
 if __name__ == "__main__":
