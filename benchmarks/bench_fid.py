@@ -14,7 +14,8 @@ batch NHWC). Measured 2026-12-02 on the 2 shared cores (load 8-12 from other job
 0.89 in the previous session at idle), fast 0.53 and 0.62 (per round 0.47-0.65), i.e. 1.6-1.9x pytorch-fid's
 images/s; process + worker CPU time, steadier under load: exact 1.06, fast 0.60. The forward pass alone, batch 16:
 NCHW 16.3 s, NHWC 11.1 s, + BatchNorm folded 8.1 s, + ReLU fused 7.4 s; ``torch.jit.freeze`` +
-``optimize_for_inference`` gave no gain (18.4 s against 17.2 s, after 38 s of compiling).
+``optimize_for_inference`` gave no gain (batch 32: 18.4 s against NCHW's 17.2 s, after 38 s of compiling);
+``torch.compile`` was not measured (its compile time on 2 loaded cores would be paid by every run).
 """
 from __future__ import annotations
 
