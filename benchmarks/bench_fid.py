@@ -9,10 +9,11 @@ nothing).
 
 Extraction is timed twice: the default ``Extractor`` (``exact``: pytorch-fid's own kernels, its features bit for
 bit) and ``Extractor(exact=False)`` (BatchNorm folded into the convolutions, ReLU fused by oneDNN, network and
-batch NHWC). Measured 2026-12-02 on the 2 shared cores (load 8-12 from other jobs), alternating rounds of
-64 PNGs, batch 32, 2 workers, best wall time of each: exact 1.13 and 1.11 in two runs (per round 0.88-1.19;
-0.89 in the previous session at idle), fast 0.53 and 0.62 (per round 0.47-0.65), i.e. 1.6-1.9x pytorch-fid's
-images/s; process + worker CPU time, steadier under load: exact 1.06, fast 0.60. The forward pass alone, batch 16:
+batch NHWC). Measured 2026-12-02 on the 2 shared cores, alternating rounds of 64 PNGs, batch 32, 2 workers,
+best wall time of each: at load 3-4, 3 rounds: exact 0.99 (per round 0.91-0.99), fast 0.43 (0.39-0.56), i.e.
+2.3x pytorch-fid's images/s (pytorch-fid 23.5 s, fast 10.1 s); at load 8-12, two runs: exact 1.13 and 1.11,
+fast 0.53 and 0.62. Process + worker CPU time, steadier under load: exact 0.95 and 1.06, fast 0.47 and 0.60
+(0.89 for the exact path in the previous session at idle). The forward pass alone, batch 16, load 6-7:
 NCHW 16.3 s, NHWC 11.1 s, + BatchNorm folded 8.1 s, + ReLU fused 7.4 s; ``torch.jit.freeze`` +
 ``optimize_for_inference`` gave no gain (batch 32: 18.4 s against NCHW's 17.2 s, after 38 s of compiling);
 ``torch.compile`` was not measured (its compile time on 2 loaded cores would be paid by every run).
