@@ -109,6 +109,28 @@ def test_score_fid_dims64_equals_pytorch_fid(torch_home, gen_data, tmp_path, cap
     assert json.loads(capsys.readouterr().out)["FID"] == pytest.approx(expected, rel=1e-6)
 
 
+def test_score_fid_fast_equals_pytorch_fid_and_never_mixes_with_exact_statistics(torch_home, gen_data, tmp_path,
+                                                                                  capsys):
+    """``--fast`` (BatchNorm folded, NHWC): the FID of pytorch-fid to 1e-6, signed bn_folded; exact statistics
+    refused, as any statistics file of another extractor is."""
+    fid_score = pytest.importorskip("pytorch_fid.fid_score")
+    from evalkit.cli import main
+
+    expected = fid_score.calculate_fid_given_paths([str(gen_data["fake"]), str(gen_data["real"])], 8, "cpu", 64, 0)
+    capsys.readouterr()
+    common = ["--fake", str(gen_data["fake"]), "--dims", "64", "--weights-file", str(gen_data["weights"]),
+              "--sqrt", "sqrtm", "--batch-size", "8", "--json"]
+    exact_stats = tmp_path / "exact.npz"
+    assert main(["score", "fid", "--real", str(gen_data["real"]), "--save-stats", str(exact_stats), *common]) == 0
+    exact = json.loads(capsys.readouterr().out)
+    assert main(["score", "fid", "--real", str(gen_data["real"]), "--fast", *common]) == 0
+    fast = json.loads(capsys.readouterr().out)
+    assert fast["FID"] == pytest.approx(expected, rel=1e-6)
+    assert "bn_folded" in fast["metric_signature"] and "bn_folded" not in exact["metric_signature"]
+    assert main(["score", "fid", "--real", str(exact_stats), "--fast", *common]) == 2
+    assert "exact.npz" in capsys.readouterr().err
+
+
 def test_bad_images_corrupt_and_odd_modes(torch_home, gen_data, tmp_path, capsys):
     from PIL import Image
 

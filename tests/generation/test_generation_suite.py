@@ -34,6 +34,22 @@ def test_suite_run_equals_score_and_flags_unofficial_weights(torch_home, gen_dat
     assert record["metrics"]["FID"] == pytest.approx(expected, rel=1e-6)
     assert record["model"]["random_weights"] is True and record["model"]["unofficial_weights"] is True
     assert "fid-inception|weights:sha256:" in json.dumps(record["signatures"])
+    assert "bn_folded" not in json.dumps(record["signatures"]) and record["model"]["bn_folded"] is False
+
+
+def test_suite_fast_option_folds_batchnorm_and_says_so(torch_home, gen_data, tmp_path, capsys):
+    """``fast: true`` on the adapter: pytorch-fid's FID to 1e-6, the record and the signature say bn_folded."""
+    fid_score = pytest.importorskip("pytorch_fid.fid_score")
+    from evalkit.cli import main
+
+    suite = write_suite(tmp_path, gen_data, "gen-fast", ", fast: true", 8)
+    code = main(["run", str(suite), "--json", "--no-progress", "--output-dir", str(tmp_path / "results")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    record = json.loads(out)
+    expected = fid_score.calculate_fid_given_paths([str(gen_data["fake"]), str(gen_data["real"])], 8, "cpu", 64, 0)
+    assert record["metrics"]["FID"] == pytest.approx(expected, rel=1e-6)
+    assert record["model"]["bn_folded"] is True and "|bn_folded" in json.dumps(record["signatures"])
 
 
 @pytest.mark.slow
