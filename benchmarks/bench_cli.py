@@ -21,12 +21,19 @@ pycocotools' process takes about a minute, so it runs once.
 Files are written once under the generators' cache folders. ``python benchmarks/bench_cli.py [vqa|cider|coco]``
 prints the ratios, of wall and of CPU seconds (user + system, steadier on a shared machine), and the load average.
 
-Measured 2026-12-01 on the shared 2-core development machine: VQA 18.5x faster at load 1.0 (wall: evalkit 2.97 s,
-official 55.06 s), and under load 5-10 (every wall time inflated) 20.2x faster (wall: evalkit 3.09 s, official 62.5 s; CPU 2.46 s vs 52.7 s, 21.5x), with the numba scanner of
-``evalkit/formats/vqa_scan.py`` (before it, the same machine gave 4.5-5.0 CPU seconds per evalkit process);
-CIDEr 4.2x (wall 1.46 s vs 6.16 s; CPU 1.05 s vs 5.83 s, 5.5x) against Bleu + Cider alone, and 7.3x (wall 1.55 s
-vs 11.35 s; load average 3.9) once the reference also computes ROUGE_L, as evalkit does, and 6.6x at load 1.2
-(0.86 s vs 5.74 s: the Java tokenizer slows most under load); COCO segm not measured in that session.
+Measured 2026-12-02 on the shared 2-core development machine, nearly idle (load average 1.1-1.2), best of 3
+alternating runs, numba's kernel cache filled by the untimed first run:
+
+| command | evalkit wall | reference wall | wall ratio | CPU ratio (user + system) |
+|---|---|---|---|---|
+| VQA (val2014 size) | 2.09 s | 68.52 s (official) | 32.7x faster | 25.0x (evalkit scans on two threads) |
+| CIDEr-D + BLEU + ROUGE_L | 0.51 s | 8.21 s (pycocoevalcap) | 16.0x | 14.0x |
+| COCO segm (val2017 size) | 3.18 s | 26.78 s (faster-coco-eval) | 8.4x | 6.5x |
+
+(pycocotools' COCO segm process: 84.26 s, 26.5x.) The day before, on the same machine, the official VQA script
+took 55 s and pycocoevalcap 5.7 s: against those, 26.3x and 11.3x. The earlier figures (2026-12-01: VQA 18.5x,
+CIDEr 6.6x, COCO segm 3.4x) came before the COCO results scanner, the split VQA scan and the corpus-level PTB
+tokenizer.
 """
 from __future__ import annotations
 
