@@ -21,16 +21,21 @@ runtime: {{device: cpu, batch_size: {batch_size}}}
     return suite
 
 
-def test_suite_run_equals_score_and_flags_unofficial_weights(torch_home, gen_data, tmp_path, capsys):
+def run_fid_suite(tmp_path, gen_data, capsys, name: str, model_extra: str) -> tuple[dict, float]:
+    """The record of a FID suite run, and pytorch-fid's FID of the same folders."""
     fid_score = pytest.importorskip("pytorch_fid.fid_score")
     from evalkit.cli import main
 
-    suite = write_suite(tmp_path, gen_data, "gen-test", "", 8)
+    suite = write_suite(tmp_path, gen_data, name, model_extra, 8)
     code = main(["run", str(suite), "--json", "--no-progress", "--output-dir", str(tmp_path / "results")])
     out = capsys.readouterr().out
     assert code == 0, out
-    record = json.loads(out)
     expected = fid_score.calculate_fid_given_paths([str(gen_data["fake"]), str(gen_data["real"])], 8, "cpu", 64, 0)
+    return json.loads(out), expected
+
+
+def test_suite_run_equals_score_and_flags_unofficial_weights(torch_home, gen_data, tmp_path, capsys):
+    record, expected = run_fid_suite(tmp_path, gen_data, capsys, "gen-test", "")
     assert record["metrics"]["FID"] == pytest.approx(expected, rel=1e-6)
     assert record["model"]["random_weights"] is True and record["model"]["unofficial_weights"] is True
     assert "fid-inception|weights:sha256:" in json.dumps(record["signatures"])
@@ -39,15 +44,7 @@ def test_suite_run_equals_score_and_flags_unofficial_weights(torch_home, gen_dat
 
 def test_suite_fast_option_folds_batchnorm_and_says_so(torch_home, gen_data, tmp_path, capsys):
     """``fast: true`` on the adapter: pytorch-fid's FID to 1e-6, the record and the signature say bn_folded."""
-    fid_score = pytest.importorskip("pytorch_fid.fid_score")
-    from evalkit.cli import main
-
-    suite = write_suite(tmp_path, gen_data, "gen-fast", ", fast: true", 8)
-    code = main(["run", str(suite), "--json", "--no-progress", "--output-dir", str(tmp_path / "results")])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    record = json.loads(out)
-    expected = fid_score.calculate_fid_given_paths([str(gen_data["fake"]), str(gen_data["real"])], 8, "cpu", 64, 0)
+    record, expected = run_fid_suite(tmp_path, gen_data, capsys, "gen-fast", ", fast: true")
     assert record["metrics"]["FID"] == pytest.approx(expected, rel=1e-6)
     assert record["model"]["bn_folded"] is True and "|bn_folded" in json.dumps(record["signatures"])
 
