@@ -13,7 +13,8 @@ batch NHWC). Measured 2026-12-02 on the 2 shared cores, alternating rounds of 64
 best wall time of each: at load 3-4, 3 rounds: exact 0.99 (per round 0.91-0.99), fast 0.43 (0.39-0.56), i.e.
 2.3x pytorch-fid's images/s (pytorch-fid 23.5 s, fast 10.1 s); at load 8-12, two runs: exact 1.13 and 1.11,
 fast 0.53 and 0.62. Process + worker CPU time, steadier under load: exact 0.95 and 1.06, fast 0.47 and 0.60
-(0.89 for the exact path in the previous session at idle). The forward pass alone, batch 16, load 6-7:
+(0.89 for the exact path in the previous session at idle). Nearly idle at the end of that day (load 0.3-2), two
+runs of the two benchmarks: exact 0.90, fast 0.57 and 0.61 (1.6-1.75x pytorch-fid's images/s). The forward pass alone, batch 16, load 6-7:
 NCHW 16.3 s, NHWC 11.1 s, + BatchNorm folded 8.1 s, + ReLU fused 7.4 s; ``torch.jit.freeze`` +
 ``optimize_for_inference`` gave no gain (batch 32: 18.4 s against NCHW's 17.2 s, after 38 s of compiling);
 ``torch.compile`` was not measured (its compile time on 2 loaded cores would be paid by every run).
