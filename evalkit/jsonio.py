@@ -95,3 +95,18 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
         raise InputError(f"cannot read {what} as UTF-8 text: {err}", file=path) from None
     del data
     return parse_json(text, file=path)
+
+
+def map_file(path: Path, min_bytes: int) -> Any:
+    """A read-only memory map of a plain ``.json`` file of ``min_bytes`` or more, for a byte scanner; None for a
+    smaller, compressed, empty or unreadable file, which the orjson reader then reads (and names what is wrong).
+    The map is closed when its last view goes: a traceback may still hold one."""
+    import mmap
+
+    try:
+        if path.suffix != ".json" or path.stat().st_size < min_bytes:
+            return None
+        with path.open("rb") as f:  # mapped, not read: no copy of a file of hundreds of MB
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
+        return None

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import InputError
 from evalkit.formats.checks import RecordChecker, is_bbox, is_int, is_number, read_json
+from evalkit.jsonio import map_file
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from evalkit.formats.coco_scan import ScannedResults
 
 #: results files from this size are read by the numba scanner (:mod:`evalkit.formats.coco_scan`), smaller ones
@@ -75,46 +78,27 @@ def read_coco_results(path: Path) -> dict[str, list[dict[str, Any]]]:
     return group_results(read_json(path, "COCO results file"), path)
 
 
-class BackgroundScan:
+def scan_in_background(path: str | Path) -> "Future[ScannedResults | None]":
     """:func:`scan_results` on a thread, started at once: the kernel releases the GIL, so the caller reads the
-    ground truth meanwhile."""
+    ground truth meanwhile; ``.result()`` gives the scan or re-raises its error."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    def __init__(self, path: str | Path):
-        import threading
-
-        self._out: list[Any] = []
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-        self._thread.start()
-
-    def _run(self, path: str | Path) -> None:
-        try:
-            self._out.append(scan_results(path))
-        except BaseException as exc:  # re-raised in the thread that asks for the result
-            self._out.append(exc)
-
-    def result(self) -> "ScannedResults | None":
-        self._thread.join()
-        if isinstance(self._out[0], BaseException):
-            raise self._out[0]
-        return self._out[0]
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(scan_results, path)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def scan_results(path: str | Path) -> "ScannedResults | None":
     """:func:`evalkit.formats.coco_scan.scan` of a big plain ``.json`` results file, or None: then the caller
     reads it with orjson, which gives every error."""
-    import mmap
-
-    path = Path(path).expanduser()
-    try:
-        if path.suffix != ".json" or path.stat().st_size < max(MIN_SCAN_BYTES, 1):
-            return None
-        with path.open("rb") as f:  # mapped, not read: no copy of a 170 MB file
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # unreadable: the orjson reader says why
+    data = map_file(Path(path).expanduser(), MIN_SCAN_BYTES)
+    if data is None:
         return None
     from evalkit.formats.coco_scan import scan
 
-    try:  # (the map is closed when the last view of it goes, not here: a traceback may still hold one)
+    try:
         return scan(data)
     except MemoryError:  # its columns are reserved for the worst case (untouched pages): left to orjson
         return None

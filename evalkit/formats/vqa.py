@@ -29,33 +29,29 @@ def read_json(path: str | Path) -> Any:
     return jsonio.read_json(path, "file")
 
 
-def _worth_scanning(path: Path) -> bool:
-    """Whether ``path`` is a plain ``.json`` file big enough for the scanner (small files: orjson is faster than
-    loading numba); raises OSError for a file that cannot be read."""
+def _scan_threshold() -> int:
+    """The smallest file the scanner reads (smaller: orjson is faster than loading numba), lower once it is loaded."""
     warm = "evalkit.formats.vqa_scan" in sys.modules
-    return path.suffix == ".json" and path.stat().st_size >= min(MIN_SCAN_BYTES, WARM_SCAN_BYTES if warm else 1 << 62)
+    return min(MIN_SCAN_BYTES, WARM_SCAN_BYTES if warm else 1 << 62)
+
+
+def _worth_scanning(path: Path) -> bool:
+    """Whether the scanner would read ``path``; raises OSError for a file that cannot be read."""
+    return path.suffix == ".json" and path.stat().st_size >= _scan_threshold()
 
 
 def _scan(path: str | Path, kind: int) -> Any:
     """:func:`evalkit.formats.vqa_scan.scan` of a big plain ``.json`` file, or None: then the caller reads it
     with orjson, which gives every error."""
-    path = Path(path).expanduser()
-    try:
-        if not _worth_scanning(path):
-            return None
-        import mmap
-
-        with path.open("rb") as f:  # mapped, not read: no 300 MB copy
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # unreadable or empty: the orjson reader says why
+    data = jsonio.map_file(Path(path).expanduser(), _scan_threshold())
+    if data is None:
         return None
     from evalkit.formats.vqa_scan import scan
 
-    with data:
-        try:
-            return scan(data, kind)
-        except MemoryError:  # its columns are reserved for the worst case (untouched pages): left to orjson
-            return None
+    try:
+        return scan(data, kind)
+    except MemoryError:  # its columns are reserved for the worst case (untouched pages): left to orjson
+        return None
 
 
 def _list_in(data: Any, key: str, path: Path | str) -> list[Any]:

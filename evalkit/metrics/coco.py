@@ -24,7 +24,8 @@ from evalkit.metrics.state import Column, Rows, Shared
 from evalkit.registry import METRICS
 
 if TYPE_CHECKING:
-    from evalkit.formats.coco import BackgroundScan
+    from concurrent.futures import Future
+
     from evalkit.formats.coco_scan import ScannedResults
     from evalkit.metrics._coco.detections import Detections
     from evalkit.metrics._coco.evaluate import BatchResult, Rules
@@ -140,7 +141,7 @@ class CocoAP(Metric):
         image_ids = gt.image_ids.tolist()
         self._add(results, None, image_ids, [str(i) for i in image_ids], file=file)
 
-    def add_results_file(self, path: str | Path, scan: "BackgroundScan | None" = None) -> None:
+    def add_results_file(self, path: str | Path, scan: "Future[ScannedResults | None] | None" = None) -> None:
         """:meth:`add_results` of a results file. The fast engine of boxes and masks takes a big plain file's
         columns from the numba scanner (``scan``: one already started on it), with no Python object per
         detection; a file it does not take, or whose detections fail a check there, is parsed by orjson and

@@ -31,12 +31,12 @@ class _CocoScorer(Scorer):
             return self._score(args)
 
     def _score(self, args: argparse.Namespace) -> dict[str, Any]:
-        from evalkit.formats.coco import BackgroundScan
+        from evalkit.formats.coco import scan_in_background
 
         engine = getattr(args, "engine", "fast")
         metric_class = METRICS.get(self.name)
         # the results file is scanned (where the scanner takes it) while the ground truth is read
-        scan = BackgroundScan(args.pred) if metric_class.scans_results and engine == "fast" else None
+        scan = scan_in_background(args.pred) if metric_class.scans_results and engine == "fast" else None
         gt = metric_class.read_gt(_existing(args.gt, "--gt"))
         if metric_class.iou_type == "segm" and engine == "fast":
             gt.prefetch_masks()  # rasterise GT polygons while the results file parses
