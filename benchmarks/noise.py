@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bench", action="append", required=True, help="asv --bench regular expression")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path, help="write the measurements here")
+    parser.add_argument("--json", type=Path, help="write the measurements here (rewritten after every run)")
     args = parser.parse_args(argv)
     repo = Path(__file__).resolve().parents[1]
     conf = load_conf(repo / "asv.conf.json")
@@ -61,15 +61,18 @@ def main(argv=None) -> int:
         git(repo, "worktree", "remove", "--force", str(tree))
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{'benchmark':60} {'n':>2} {'min':>10} {'median':>10} {'max':>10} {'spread':>7} {'threshold':>9}")
-    out = {}
-    for name, values in sorted(series.items()):
-        spread = max(values) / min(values)
-        out[name] = {"values": values, "spread": spread, "threshold": suggested_threshold(spread)}
+    for name, row in _summary(series).items():
+        values = row["values"]
         print(f"{name:60} {len(values):2d} {min(values):10.4g} {statistics.median(values):10.4g} "
-              f"{max(values):10.4g} {spread:7.3f} {suggested_threshold(spread):9.2f}")
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=1))
+              f"{max(values):10.4g} {row['spread']:7.3f} {row['threshold']:9.2f}")
     return 0
+
+
+def _summary(series: dict[str, list[float]]) -> dict[str, dict]:
+    """Each benchmark's values, spread (max / min) and the threshold that spread suggests."""
+    return {name: {"values": values, "spread": max(values) / min(values),
+                   "threshold": suggested_threshold(max(values) / min(values))}
+            for name, values in sorted(series.items())}
 
 
 def _measure(args, tmp: Path, commit: str, env: dict) -> dict[str, list[float]]:
@@ -84,6 +87,9 @@ def _measure(args, tmp: Path, commit: str, env: dict) -> dict[str, list[float]]:
         for name, value in load_values(tmp / "results", "noise", commit).items():
             if value is not None and not math.isnan(value):
                 series.setdefault(name, []).append(value)
+        if args.json:  # after every run: an interrupted measurement keeps the runs it finished
+            args.json.write_text(json.dumps({"runs_done": run + 1, "load_average": os.getloadavg(),
+                                             "benchmarks": _summary(series)}, indent=1))
         print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
     return series
 
