@@ -209,7 +209,7 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
     name = top.get("name") or (Path(file).stem if isinstance(file, Path) else "suite")
     if not isinstance(name, str) or not NAME_OK.match(name):
         raise check.fail("name", f"expected a name of letters, digits, '.', '_' or '-', got {name!r}")
-    evaluation_keys = {"name", "task", "dataset", "models", "metrics", "runtime", "description"}
+    evaluation_keys = {"name", "task", "benchmark", "dataset", "models", "metrics", "runtime", "description"}
     if "evaluations" in top:
         check.only(top, "", {"name", "description", "runtime", "evaluations", "logging"})
         parts = top["evaluations"]
@@ -231,6 +231,9 @@ def parse_suite(raw: Any, file: Path | str = "<suite>", text: str | None = None,
             raise check.fail(f"{k}name", f"duplicate evaluation name {ev_name!r}")
         seen.add(ev_name)
         task_name = _registered_name(check, part.get("task"), f"{k}task", TASKS)
+        benchmark = part.get("benchmark")
+        if benchmark is not None and not (isinstance(benchmark, str) and NAME_OK.match(benchmark)):
+            raise check.fail(f"{k}benchmark", f"expected a benchmark name such as coco or vqa, got {benchmark!r}")
         task = TASKS.get(task_name)
         dataset = _component(check, part.get("dataset"), f"{k}dataset", "loader", DATASETS,
                              default=task.default_loader, base=data_base)

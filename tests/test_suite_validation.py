@@ -33,6 +33,11 @@ def test_good_suite_resolves_paths_against_the_suite_folder(tmp_path):
     assert ev.runtime.batch_size == 4 and ev.metrics[0].name == "topk"
 
 
+def test_an_evaluation_may_name_its_benchmark_for_the_reports(tmp_path):
+    (ev,) = load_suite(write(tmp_path, {**GOOD, "benchmark": "imagenet"})).evaluations
+    assert ev.spec["benchmark"] == "imagenet"  # recorded as suite.spec.benchmark
+
+
 def test_data_root_rebases_dataset_paths_only(tmp_path):
     suite = load_suite(write(tmp_path, {**GOOD, "models": [{"adapter": "predictions", "path": "p.txt"}]}),
                        data_root=tmp_path / "elsewhere")
@@ -54,6 +59,8 @@ def test_data_root_rebases_dataset_paths_only(tmp_path):
     ({"metrics": ["top-k"]}, "metrics[0].name", "did you mean 'topk'"),
     ({"task": "imagenett"}, "task", "did you mean 'imagenet'"),
     ({"dataset": ["root"]}, "dataset", "expected a mapping"),
+    ({"benchmark": ["coco"]}, "benchmark", "expected a benchmark name"),
+    ({"benchmark": "../coco"}, "benchmark", "expected a benchmark name"),
 ])
 def test_errors_name_file_keypath_and_expectation(tmp_path, change, keypath, expected):
     path = write(tmp_path, {**GOOD, **change})

@@ -35,6 +35,9 @@ class DatasetLoader(ABC):
     name: ClassVar[str]
     #: the task whose prediction/target format this loader produces
     task: ClassVar[str]
+    #: the public benchmark these samples are, when the files show it (``imagenet``, ``wmt14-en-de``): reports
+    #: draw a run on a benchmark's history only when its data is that benchmark's. None: the files do not say
+    benchmark: str | None = None
 
     def __init__(self, root: str | Path | None = None, **options: Any):
         self.root = Path(root).expanduser() if root is not None else None
@@ -80,6 +83,7 @@ class DatasetLoader(ABC):
     def describe(self) -> dict[str, Any]:
         return {
             "loader": self.name,
+            "benchmark": self.benchmark,
             "root": str(self.root.resolve()) if self.root is not None else None,
             "num_samples": len(self),
             "fingerprint": self.fingerprint(),

@@ -154,6 +154,11 @@ class ImageNetVal(DatasetLoader):
         the decoder (``pil``, ``gpu``, ``dali``), which ``topk`` names in its signature when it is not PIL."""
         return {"image_count": len(self.files), "decode": "pil" if self.decode == "cpu" else self.decode}
 
+    @property
+    def benchmark(self) -> str | None:  # type: ignore[override]
+        """``imagenet`` when every image keeps its ILSVRC2012 validation file name (either layout)."""
+        return "imagenet" if all(FLAT_NAME.match(f.name) for f in self.files) else None
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "layout": self.layout, "num_classes": len(self.classes)}
 

@@ -42,9 +42,6 @@ class _ClassFolders(ImageNetVal):
                              "layout has one folder per wnid, such as n01440764)", file=folder)
         return index
 
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "benchmark": self.benchmark}
-
 
 @DATASETS.register("imagenet-v2")
 class ImageNetV2(_ClassFolders):

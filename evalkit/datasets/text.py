@@ -116,6 +116,11 @@ class WikiTextLoader(_DocumentLoader):
         self.documents = [Document(wikitext_detokenize(p) if detokenize else p, p, u) for p, u in zip(pages, units)]
         self.ids = [f"{split}-{i:05d}" for i in range(len(self.documents))]
 
+    @property
+    def benchmark(self) -> str | None:  # type: ignore[override]
+        """``wikitext`` for the test split: WikiText-2 and WikiText-103 share one test set (Merity et al. 2016)."""
+        return "wikitext" if self.split == "test" else None
+
     def _find(self, split: str) -> Path:
         where = ("a folder with wiki.test.raw / wiki.valid.raw / wiki.train.raw from wikitext-2-raw-v1.zip or "
                  "wikitext-103-raw-v1.zip, that file itself, or a folder of the Hugging Face dataset's "

@@ -6,6 +6,7 @@ split on ``\\n`` only, each line ``rstrip()``-ed. Sample ids are line indices ("
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -13,6 +14,9 @@ from evalkit.datasets.base import DatasetLoader
 from evalkit.errors import InputError, MissingResourceError
 from evalkit.formats.text import read_lines
 from evalkit.registry import DATASETS
+
+#: WMT's reference file names (newstest2017-ende-ref.de): the year's last two digits, source and target language
+NEWSTEST_REFERENCE = re.compile(r"newstest20(\d\d)-([a-z]{2})([a-z]{2})-ref\.[a-z]{2}\b")
 
 
 def sacrebleu_dir() -> Path:
@@ -79,6 +83,7 @@ class TranslationDataset(DatasetLoader):
                                  field="reference_file")
             self.reference_paths = [self._resolve(n) for n in names]
             self.source_path = self._resolve(source_file) if source_file else None
+        self.testset, self.langpair = testset, langpair
         self.references = [read_lines(p) for p in self.reference_paths]
         self.sources = read_lines(self.source_path) if self.source_path else None
         self._check_lengths()
@@ -108,6 +113,15 @@ class TranslationDataset(DatasetLoader):
     def item(self, index: int, transform: Callable | None) -> tuple[Any, list[str]]:
         source = self.sources[index] if self.sources is not None else None
         return (transform(source) if transform and source is not None else source), [r[index] for r in self.references]
+
+    @property
+    def benchmark(self) -> str | None:  # type: ignore[override]
+        """``wmt14-en-de`` for sacrebleu's ``wmt14`` (or ``wmt14/full``) en-de, or for WMT's own reference file
+        ``newstest2014-ende-ref.de`` (compressed or not); other sacrebleu sets as ``TESTSET-LANGPAIR``."""
+        if self.testset is not None:
+            return f"{self.testset.removesuffix('/full')}-{self.langpair}"
+        named = NEWSTEST_REFERENCE.match(self.reference_paths[0].name)
+        return f"wmt{named[1]}-{named[2]}-{named[3]}" if named else None
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

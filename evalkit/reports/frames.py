@@ -25,7 +25,7 @@ SUPPORTED_MAJORS = ("1", "2")
 #: every column of the tidy frame, in order (a frame with no rows still has them)
 COLUMNS = [
     "file", "run_id", "suite", "evaluation", "task", "model", "adapter", "random_weights", "runs_model", "model_year",
-    "parameters", "dataset", "dataset_key", "num_samples", "metric", "value", "ci_low", "ci_high",
+    "parameters", "dataset", "benchmark", "suite_benchmark", "dataset_key", "num_samples", "metric", "value", "ci_low", "ci_high",
     "signature", "main_metric", "higher_is_better", "is_main", "throughput", "latency_ms_mean", "latency_ms_p50",
     "latency_ms_p99", "peak_gpu_memory_bytes", "peak_host_rss_bytes", "peak_memory_bytes", "device",
     "precision", "batch_size", "started_at", "evalkit_version", "git_commit", "python", "torch", "gpu",
@@ -136,6 +136,8 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
             if value is not None and (not isinstance(value, types) or isinstance(value, bool) and bool not in types):
                 names = " or ".join(t.__name__ for t in types)
                 raise bad(f"{section_name}.{field}", f"must be {names}, got {type(value).__name__} {value!r}")
+    if spec.get("benchmark") is not None and not isinstance(spec["benchmark"], str):
+        raise bad("suite.spec.benchmark", f"must be str, got {type(spec['benchmark']).__name__} {spec['benchmark']!r}")
     task = record.get("task") or spec.get("task")
     if not isinstance(task, str) or not task:
         raise bad("task", "missing: the record names no task")
@@ -166,6 +168,8 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
         "model_year": model_year(record),
         "parameters": model.get("parameters"),
         "dataset": _dataset_label(suite, dataset, task),
+        "benchmark": dataset.get("benchmark"),
+        "suite_benchmark": spec.get("benchmark"),
         "dataset_key": dataset.get("fingerprint") or f"{suite.get('evaluation')}|{dataset.get('root')}",
         "num_samples": dataset.get("num_evaluated", dataset.get("num_samples")),
         "main_metric": main_metric,
@@ -255,7 +259,7 @@ def model_year(record: dict[str, Any]) -> int | None:
 _TYPED_FIELDS = [
     ("suite", "suite", {"name": (str,), "evaluation": (str,)}),
     ("model", "model", {"adapter": (str,), "parameters": (int, float), "random_weights": (bool,), "runs_model": (bool,)}),
-    ("dataset", "dataset", {"fingerprint": (str,), "root": (str,), "num_evaluated": (int,), "num_samples": (int,)}),
+    ("dataset", "dataset", {"benchmark": (str,), "fingerprint": (str,), "root": (str,), "num_evaluated": (int,), "num_samples": (int,)}),
     ("timing", "timing", {"throughput": (int, float), "device": (str,), "precision": (str,), "batch_size": (int, str),
                           "peak_gpu_memory_bytes": (int,), "peak_host_rss_bytes": (int,)}),
     ("environment", "environment", {"evalkit": (str,), "git_commit": (str,), "python": (str,), "torch": (str,),

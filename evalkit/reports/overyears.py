@@ -43,7 +43,8 @@ def over_years_table(task: str, records: pd.DataFrame | None = None,
         metrics = {**shipped.runs, **{m: (years.RunMetric(m),) for m in extra}}
     else:
         metrics = list(dict.fromkeys([*history["metric"], *directions]))
-    runs = years.runs_history(records, run_task, metrics) if records is not None else None
+    placed_on = "imagenet" if task == "imagenet" else shipped.name if shipped else None
+    runs = years.runs_history(records, run_task, metrics, placed_on) if records is not None else None
     if history.empty and (runs is None or runs.empty):
         why = years.NO_HISTORY.get(task, "no shipped history")
         raise InputError(f"nothing to draw for task {task!r}: {why}, no --history CSV and no run with a model year "
@@ -89,12 +90,13 @@ def _directions(records: pd.DataFrame | None, task: str) -> dict[str, bool]:
 def _caption(task: str, table: pd.DataFrame) -> str:
     parts = ["Each point is one entry; the black line joins each year's best competition entry "
              "(confirmed values preferred); hollow markers are values not confirmed by a primary source; "
-             "squares are published single-model results; stars are your runs, at their model's publication year."]
+             "squares are published single-model results; stars are your runs on ImageNet's validation images, at their "
+             "model's publication year."]
     if table.attrs.get("by_protocol"):
         parts[0] = ("Each point is one published result; each line joins the best value of each year measured "
                     "with one protocol (named in the legend), so results of different protocols are never joined; "
-                    "hollow markers are values not confirmed by a primary source; stars are your runs, at their "
-                    "model's publication year, scored on their own dataset (the table's protocol column).")
+                    "hollow markers are values not confirmed by a primary source; stars are your runs on this "
+                    "benchmark's data, at their model's publication year (their split is the table's protocol column).")
         if years.history_task(task):
             parts.append("Sources: evalkit/data/history/SOURCES.md.")
     if task == "imagenet":

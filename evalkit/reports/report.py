@@ -162,11 +162,19 @@ def _overview_section(frame: pd.DataFrame, out: Path) -> tuple[str, list[Path]]:
     fig = plots.overview_figure(panels)
     files = plots.save_figure(fig, out / "over_years" / "overview")
     placed = sorted({label for _, t, _ in panels for label in t.loc[t["kind"] == years.RUN, "label"]})
+    # dated, trained runs left off because their data is another benchmark's (or not known), by that benchmark
+    elsewhere: dict[str, set[str]] = {}
+    for _, table, _ in panels:
+        for model, data in table.attrs.get("elsewhere", []):
+            elsewhere.setdefault(f"ran on {data}" if data else "no benchmark known for its data: give its suite "
+                                 "evaluation a `benchmark:`", set()).add(model)
+    not_placed = "; ".join(f"{', '.join(sorted(models))} ({why})" for why, models in sorted(elsewhere.items()))
     caption = ("One panel per benchmark metric: filled markers are values read in a primary source, hollow ones "
                "were found only in secondary sources; each line joins the best value of each year measured with "
-               "one protocol (ImageNet: the ILSVRC winners); stars are your runs at their model's publication "
-               "year" + (f" ({', '.join(placed)})" if placed else " (none of your runs has a model year)") +
-               ". Sources: evalkit/data/history/SOURCES.md; `evalkit leaderboard BENCHMARK --over-years` draws "
+               "one protocol (ImageNet: the ILSVRC winners); stars are your runs, each on its own benchmark's panel, at "
+               "their model's publication year" + (f" ({', '.join(placed)})" if placed else " (none placed)")
+               + (f"; not placed: {not_placed}" if not_placed else "")
+               + ". Sources: evalkit/data/history/SOURCES.md; `evalkit leaderboard BENCHMARK --over-years` draws "
                "one benchmark large. Benchmarks: " + ", ".join(["imagenet", *years.HISTORIES]) + ".")
     body = html.figure(files[0].read_bytes(), "progress over the years: all benchmarks", caption) + html.links(
         [(p.name, f"over_years/{p.name}") for p in files])

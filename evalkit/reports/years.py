@@ -76,7 +76,7 @@ HISTORIES: dict[str, HistoryTask] = {h.name: h for h in (
                 {"FID": False}, {"FID": (RunMetric("FID"), RunMetric("fid"))}, aliases=("ffhq", "generation")),
     HistoryTask("wikitext-103", "language-modeling", "WikiText-103", "wikitext103_history.csv", ("perplexity",),
                 {"perplexity": "test perplexity"}, {"perplexity": False},
-                {"perplexity": (RunMetric("perplexity"), RunMetric("ppl"))}, aliases=("language-modeling",)),
+                {"perplexity": (RunMetric("perplexity"), RunMetric("ppl"))}, aliases=("language-modeling", "wikitext")),
 )}
 #: tasks for which no comparable published history exists (SOURCES.md says why)
 NO_HISTORY = {"style-transfer": "no two papers report one comparable number on one protocol; see "
@@ -89,6 +89,14 @@ def history_task(name: str) -> HistoryTask | None:
         if name == history.name or name in history.aliases:
             return history
     return None
+
+
+def benchmark_of(name: object) -> str | None:
+    """The shipped history a benchmark name or alias belongs to (``imagenet`` or a key of :data:`HISTORIES`)."""
+    if not isinstance(name, str):
+        return None
+    history = history_task(name)
+    return "imagenet" if name == "imagenet" else history.name if history else None
 
 
 def shipped_history(history: HistoryTask) -> pd.DataFrame:
@@ -184,14 +192,16 @@ def read_history_csv(path: str | Path) -> pd.DataFrame:
     return _tidy(frame)
 
 
-def runs_history(records: pd.DataFrame, task: str, metrics: Iterable[str] | dict[str, tuple[RunMetric, ...]]
-                 ) -> pd.DataFrame:
+def runs_history(records: pd.DataFrame, task: str, metrics: Iterable[str] | dict[str, tuple[RunMetric, ...]],
+                 benchmark: str | None = None) -> pd.DataFrame:
     """The user's runs of ``task`` as history rows, at the year their model was published.
 
     ``metrics`` names the record keys to take as they are, or maps each history metric to the
     record keys (and the scale to the papers' unit) it comes from.
     Runs without a year cannot be placed, and runs with random weights would only show
-    chance; both are left out and named in ``attrs["left_out"]``.
+    chance; both are left out and named in ``attrs["left_out"]``. With ``benchmark`` (a shipped
+    history's name) so are runs on other data: a run's data is the benchmark its record names
+    (``dataset.benchmark``, else the suite's ``benchmark:``), and WMT17 systems never sit on WMT14's axes.
     """
     mapping = metrics if isinstance(metrics, dict) else {m: (RunMetric(m),) for m in metrics}
     task_runs = records[records["task"] == task]
@@ -216,13 +226,22 @@ def runs_history(records: pd.DataFrame, task: str, metrics: Iterable[str] | dict
     undated = sorted(set(runs.loc[runs["model_year"].isna(), "model"]))
     random = sorted(set(runs.loc[runs["random_weights"].astype(bool), "model"]))
     runs = runs[runs["model_year"].notna() & ~runs["random_weights"].astype(bool)]
+    elsewhere: list[tuple[str, str]] = []  # (model, the benchmark it ran on, "" when not known)
+    if benchmark is not None:
+        ran_on = runs["benchmark"].where(runs["benchmark"].notna(), runs["suite_benchmark"])
+        on_it = ran_on.map(benchmark_of) == benchmark
+        elsewhere = sorted(set(zip(runs.loc[~on_it, "model"], ran_on[~on_it].fillna(""))))
+        runs = runs[on_it]
     frame = pd.DataFrame({
         "year": runs["model_year"], "metric": runs["metric"], "value": runs["value"],
         "label": runs["model"], "kind": RUN, "status": "measured",
         "extra_data": None, "protocol": runs["dataset"], "source": runs["file"],
     })
     tidy = _tidy(frame)
-    tidy.attrs["left_out"] = [f"{m} (no model year)" for m in undated] + [f"{m} (random weights)" for m in random]
+    tidy.attrs["left_out"] = ([f"{m} (no model year)" for m in undated] + [f"{m} (random weights)" for m in random]
+                              + [f"{m} (ran on {data})" if data else f"{m} (data not known to be {benchmark}: add "
+                                 f"`benchmark: {benchmark}` to its suite evaluation if it is)" for m, data in elsewhere])
+    tidy.attrs["elsewhere"] = elsewhere
     return tidy
 
 
@@ -249,6 +268,7 @@ def over_years_table(history: pd.DataFrame, runs: pd.DataFrame | None = None,
             table.loc[best, "winner"] = True
     table = _tidy(table)
     table.attrs["left_out"] = runs.attrs.get("left_out", []) if runs is not None else []
+    table.attrs["elsewhere"] = runs.attrs.get("elsewhere", []) if runs is not None else []
     return table
 
 

@@ -35,6 +35,7 @@ def test_imagefolder_of_wnids_uses_1000_class_indices(tmp_path):
     data = ImageNetVal(tmp_path)
     assert data.layout == "imagefolder"
     assert sorted(set(data.labels)) == [0, 1, 999]
+    assert data.benchmark is None  # wnid folders, but not ILSVRC2012's validation files: any data could be
     ids = data.sample_ids()
     assert "n15075141/dog's toy.JPEG" in ids and "n01440764/gray.JPEG" in ids
     for i in range(len(data)):
@@ -92,6 +93,7 @@ def test_flat_layout_with_devkit_ground_truth(tmp_path):
     (tmp_path / "ILSVRC2012_validation_ground_truth.txt").write_text("490\n361\n171\n")
     data = ImageNetVal(val)
     assert data.layout == "flat" and data.labels == [65, 970, 230]
+    assert data.describe()["benchmark"] == "imagenet"  # ILSVRC2012 validation file names
     assert data.item(1, None)[0].mode == "RGB"
 
 

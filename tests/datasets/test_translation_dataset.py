@@ -61,6 +61,17 @@ def test_bundled_reference_loads_with_bom_kept():
     assert TASKS.get("translation").default_loader == "translation"
 
 
+@pytest.mark.parametrize("name, benchmark", [
+    ("newstest2017-ende-ref.de.xz", "wmt17-en-de"), ("newstest2014-deen-ref.en", "wmt14-de-en"),
+    ("newstest2014-ende-ref.de.sgm", "wmt14-en-de"), ("my-refs.de", None), ("newstest2014-ende-ref.des", None)])
+def test_wmt_reference_file_names_say_the_benchmark(tmp_path, name, benchmark):
+    """WMT's own reference names identify the test set, so a report draws the run on that year's history only."""
+    path = tmp_path / name
+    path.write_bytes(lzma.compress(b"Eins .\n") if name.endswith(".xz") else b"Eins .\n")
+    dataset = TranslationDataset(reference_file=str(path))
+    assert dataset.benchmark == benchmark and dataset.describe()["benchmark"] == benchmark
+
+
 def write(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
@@ -112,6 +123,7 @@ def test_sacrebleu_testset_from_local_cache(tmp_path, monkeypatch):
     write(tmp_path / "wmt17" / "wmt17.en-de.ref", ["Eins .", "Zwei ."])
     dataset = TranslationDataset(testset="wmt17", langpair="en-de")
     assert next(dataset.batches([0, 1], 2)).targets == [["Eins ."], ["Zwei ."]]
+    assert dataset.describe()["benchmark"] == "wmt17-en-de"
     with pytest.raises(InputError, match="language pair"):
         TranslationDataset(testset="wmt17", langpair="xx-yy")
 

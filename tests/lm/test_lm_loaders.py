@@ -43,6 +43,9 @@ def test_wikitext_raw_file_split_and_detokenised_as_lm_eval(tmp_path):
     assert "guest-starring" in text and "== Career ==" in text and "Boulter's play (Citizenship)" in text
     assert "1,000 nights." in text and loader.documents[1].text.startswith(" = Du Fu =\n\nDu Fu (712 – 770)")
     assert loader.sample_ids() == ["test-00000", "test-00001"]
+    assert loader.describe()["benchmark"] == "wikitext"  # WikiText-2 and -103 share their test set
+    (tmp_path / "wiki.valid.raw").write_text(RAW, encoding="utf-8")
+    assert WikiTextLoader(str(tmp_path), split="valid").benchmark is None
     # the strided corpus: the line-level dataset's rows (blank lines as ""), every row once, in order
     rows = [u for _, units in loader.strided_corpus() for u in units]
     assert rows == [line + "\n" if line.strip() else "" for line in RAW.split("\n")[:-1]]

@@ -36,20 +36,21 @@ class RecordFactory:
     def imagenet_run(self, model: str, accuracy: float, *, n: int = 400, seed: int = 1, year: int | None = None,
                      throughput: float | None = 1000.0, random_weights: bool = False,
                      fingerprint: str = "fp-imagenet-val", started_at: str = "2026-11-26T05:15:00+00:00",
-                     drop: tuple[str, ...] = (), precision: str = "fp32") -> Path:
+                     drop: tuple[str, ...] = (), precision: str = "fp32", benchmark: str | None = "imagenet") -> Path:
         metric = topk_metric(accuracy, n, seed)
         result = metric.compute(ci=True, n_resamples=100)
         keys = ("top1_error", "top5_error")
         record = self.record(model, "imagenet", {k: result[k] for k in keys},
                              {k: result["ci"][k] for k in keys}, year=year, throughput=throughput,
                              random_weights=random_weights, fingerprint=fingerprint, started_at=started_at,
-                             main=("top1_error", False), precision=precision, num_samples=n)
+                             main=("top1_error", False), precision=precision, num_samples=n, benchmark=benchmark)
         return self.write(record, {"topk": metric.state_dict()}, drop)
 
     def record(self, model: str, task: str, metrics: dict[str, float], ci: dict[str, list[float]], *,
                main: tuple[str, bool], year: int | None = None, throughput: float | None = 1000.0,
                random_weights: bool = False, fingerprint: str = "fp", started_at: str = "2026-11-26T05:15:00+00:00",
-               precision: str = "fp32", num_samples: int = 100) -> dict[str, Any]:
+               precision: str = "fp32", num_samples: int = 100, benchmark: str | None = None,
+               suite_benchmark: str | None = None) -> dict[str, Any]:
         stamp = started_at[:19].replace("-", "").replace(":", "") + "Z"
         return {
             "schema": "evalkit.run/1",
@@ -57,13 +58,13 @@ class RecordFactory:
             "started_at": started_at,
             "finished_at": started_at,
             "suite": {"name": "unit", "path": "/abs/unit.yaml", "sha256": "0" * 64, "evaluation": f"{task}-val",
-                      "spec": {"task": task}},
+                      "spec": {"task": task, **({"benchmark": suite_benchmark} if suite_benchmark else {})}},
             "task": task,
             "main_metric": main[0],
             "higher_is_better": main[1],
             "model": {"adapter": "predictions", "runs_model": True, "name": model, "parameters": 25_000_000, "weights_file": None,
                       "weights_sha256": None, "random_weights": random_weights, "year": year, "options": {}},
-            "dataset": {"loader": task, "root": f"/data/{task}", "num_samples": num_samples,
+            "dataset": {"loader": task, "benchmark": benchmark, "root": f"/data/{task}", "num_samples": num_samples,
                         "num_evaluated": num_samples, "num_skipped": 0, "fingerprint": fingerprint, "options": {}},
             "metrics": metrics,
             "ci": ci,

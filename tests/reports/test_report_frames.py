@@ -83,6 +83,8 @@ def test_evalkit_prediction_cache_next_to_the_records_is_not_warned_about(tmp_pa
     ("ci", {"top1_error": [1.0]}, "ci.top1_error"),
     ("timing", "fast", "timing"),
     ("schema", "evalkit.run/3", "schema"),  # newer than this evalkit reads
+    ("dataset", {"benchmark": 14, "num_evaluated": 20, "num_skipped": 0}, "dataset.benchmark"),
+    ("suite", {"name": "unit", "evaluation": "e", "spec": {"benchmark": ["coco"]}}, "suite.spec.benchmark"),
 ])
 def test_malformed_field_names_file_record_and_field(tmp_path, field, value, named):
     factory = RecordFactory(tmp_path)

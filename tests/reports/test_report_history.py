@@ -1,6 +1,7 @@
 """Shipped over-years histories of every benchmark: sourced rows, protocol-separated lines, runs, bad CSVs."""
 from __future__ import annotations
 
+import html
 from importlib import resources
 
 import numpy as np
@@ -12,6 +13,7 @@ from evalkit.errors import InputError
 from evalkit.reports import plots, years
 from evalkit.reports.frames import load_records
 from evalkit.reports.overyears import over_years_table, write_over_years
+from evalkit.reports.report import write_report
 
 
 def _raw(file: str) -> pd.DataFrame:
@@ -58,11 +60,11 @@ def test_each_protocol_gets_its_own_line():
 def test_runs_are_placed_in_the_papers_unit(tmp_path):
     factory = RecordFactory(tmp_path / "results")
     record = factory.record("maskrcnn", "coco", {"AP": 0.346, "coco-bbox.AP": 0.379}, {}, main=("AP", True),
-                            year=2017)
+                            year=2017, suite_benchmark="coco")
     record["metric_names"] = ["coco-segm", "coco-bbox"]
     factory.write(record)
     factory.write(factory.record("bert-analogy", "analogy", {"accuracy": 0.5}, {}, main=("accuracy", True),
-                                 year=2019, started_at="2026-11-26T06:00:00+00:00"))
+                                 year=2019, started_at="2026-11-26T06:00:00+00:00", suite_benchmark="google-analogy"))
     records = load_records(factory.root)
     coco = over_years_table("coco", records)
     runs = coco[coco["kind"] == years.RUN].set_index("metric")["value"]
@@ -70,6 +72,55 @@ def test_runs_are_placed_in_the_papers_unit(tmp_path):
     analogy = write_over_years("google-analogy", records, tmp_path / "out")
     assert analogy.table.query("kind == @years.RUN")[["year", "value"]].values.tolist() == [[2019, 50.0]]
     assert (tmp_path / "out" / "over_years.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _translation_run(factory: RecordFactory, model: str, bleu: float, **where) -> None:
+    factory.write(factory.record(model, "translation", {"BLEU": bleu}, {}, main=("BLEU", True), year=2017,
+                                 started_at=f"2026-11-26T06:{len(list(factory.root.iterdir())):02d}:00+00:00", **where))
+
+
+def test_runs_sit_only_on_their_own_benchmarks_history(tmp_path):
+    """WMT17 systems are not drawn on WMT14's axes: a run is placed where its data (the files' benchmark, else
+    the suite's ``benchmark:``) is the history's benchmark, and the others are named with the reason."""
+    factory = RecordFactory(tmp_path / "results")
+    _translation_run(factory, "on-wmt14", 27.3, benchmark="wmt14-en-de")
+    _translation_run(factory, "said-wmt14", 26.0, suite_benchmark="wmt14")  # an alias, declared by the suite
+    _translation_run(factory, "on-wmt17", 28.3, benchmark="wmt17-en-de")
+    _translation_run(factory, "files-win", 25.0, benchmark="wmt17-en-de", suite_benchmark="wmt14-en-de")
+    _translation_run(factory, "unknown", 24.0)
+    table = over_years_table("wmt14-en-de", load_records(factory.root))
+    runs = table[table["kind"] == years.RUN]
+    assert sorted(runs["label"]) == ["on-wmt14", "said-wmt14"]
+    assert table.attrs["elsewhere"] == [("files-win", "wmt17-en-de"), ("on-wmt17", "wmt17-en-de"), ("unknown", "")]
+    assert table.attrs["left_out"] == [
+        "files-win (ran on wmt17-en-de)", "on-wmt17 (ran on wmt17-en-de)",
+        "unknown (data not known to be wmt14-en-de: add `benchmark: wmt14-en-de` to its suite evaluation if it is)"]
+    # a user's own history for a task places every dated run of the task, as before
+    history = tmp_path / "mine.csv"
+    history.write_text("year,label,metric,value\n2016,edinburgh,BLEU,34.2\n")
+    mine = over_years_table("translation", load_records(factory.root), [history])
+    assert len(mine[mine["kind"] == years.RUN]) == 5
+
+
+def test_report_overview_names_the_runs_it_left_off_and_why(tmp_path):
+    factory = RecordFactory(tmp_path / "results")
+    factory.imagenet_run("resnet50", 0.76, n=100, seed=1, year=2015)
+    _translation_run(factory, "uedin-nmt", 28.3, benchmark="wmt17-en-de")
+    _translation_run(factory, "online-B", 26.1, benchmark="wmt17-en-de")
+    _translation_run(factory, "mystery", 24.0)
+    index = html.unescape((write_report(factory.root, tmp_path / "out", n_resamples=50)).read_text())
+    assert ("at their model's publication year (resnet50); not placed: mystery (no benchmark known for its data: "
+            "give its suite evaluation a `benchmark:`); online-B, uedin-nmt (ran on wmt17-en-de).") in index
+
+
+def test_imagenet_runs_on_companion_sets_are_not_drawn_on_imagenet(tmp_path):
+    factory = RecordFactory(tmp_path / "results")
+    factory.imagenet_run("resnet50", 0.76, n=100, seed=1, year=2015)
+    factory.imagenet_run("resnet50-v2", 0.64, n=100, seed=2, year=2015, benchmark="ImageNet-V2 matched-frequency",
+                         started_at="2026-11-26T06:00:00+00:00")
+    table = over_years_table("imagenet", load_records(factory.root))
+    assert set(table.loc[table["kind"] == years.RUN, "label"]) == {"resnet50"}
+    assert table.attrs["elsewhere"] == [("resnet50-v2", "ImageNet-V2 matched-frequency")]
 
 
 @pytest.mark.parametrize("name", ["coco", "wmt14-en-de", "vqa", "captions", "analogy", "ffhq-1024", "wikitext-103"])
