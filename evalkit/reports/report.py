@@ -166,8 +166,8 @@ def _overview_section(frame: pd.DataFrame, out: Path) -> tuple[str, list[Path]]:
     elsewhere: dict[str, set[str]] = {}
     for _, table, _ in panels:
         for model, data in table.attrs.get("elsewhere", []):
-            elsewhere.setdefault(f"ran on {data}" if data else "no benchmark known for its data: give its suite "
-                                 "evaluation a `benchmark:`", set()).add(model)
+            elsewhere.setdefault(f"ran on {data}" if data else "its data names no benchmark; a suite evaluation's "
+                                 "`benchmark:` can", set()).add(model)
     not_placed = "; ".join(f"{', '.join(sorted(models))} ({why})" for why, models in sorted(elsewhere.items()))
     caption = ("One panel per benchmark metric: filled markers are values read in a primary source, hollow ones "
                "were found only in secondary sources; each line joins the best value of each year measured with "

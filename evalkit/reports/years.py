@@ -239,8 +239,8 @@ def runs_history(records: pd.DataFrame, task: str, metrics: Iterable[str] | dict
     })
     tidy = _tidy(frame)
     tidy.attrs["left_out"] = ([f"{m} (no model year)" for m in undated] + [f"{m} (random weights)" for m in random]
-                              + [f"{m} (ran on {data})" if data else f"{m} (data not known to be {benchmark}: add "
-                                 f"`benchmark: {benchmark}` to its suite evaluation if it is)" for m, data in elsewhere])
+                              + [f"{m} (ran on {data})" if data else f"{m} (its data is not known to be {benchmark}; "
+                                 f"if it is, say `benchmark: {benchmark}` in its suite evaluation)" for m, data in elsewhere])
     tidy.attrs["elsewhere"] = elsewhere
     return tidy
 

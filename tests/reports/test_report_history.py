@@ -94,7 +94,8 @@ def test_runs_sit_only_on_their_own_benchmarks_history(tmp_path):
     assert table.attrs["elsewhere"] == [("files-win", "wmt17-en-de"), ("on-wmt17", "wmt17-en-de"), ("unknown", "")]
     assert table.attrs["left_out"] == [
         "files-win (ran on wmt17-en-de)", "on-wmt17 (ran on wmt17-en-de)",
-        "unknown (data not known to be wmt14-en-de: add `benchmark: wmt14-en-de` to its suite evaluation if it is)"]
+        "unknown (its data is not known to be wmt14-en-de; if it is, say `benchmark: wmt14-en-de` in its suite "
+        "evaluation)"]
     # a user's own history for a task places every dated run of the task, as before
     history = tmp_path / "mine.csv"
     history.write_text("year,label,metric,value\n2016,edinburgh,BLEU,34.2\n")
@@ -109,8 +110,8 @@ def test_report_overview_names_the_runs_it_left_off_and_why(tmp_path):
     _translation_run(factory, "online-B", 26.1, benchmark="wmt17-en-de")
     _translation_run(factory, "mystery", 24.0)
     index = html.unescape((write_report(factory.root, tmp_path / "out", n_resamples=50)).read_text())
-    assert ("at their model's publication year (resnet50); not placed: mystery (no benchmark known for its data: "
-            "give its suite evaluation a `benchmark:`); online-B, uedin-nmt (ran on wmt17-en-de).") in index
+    assert ("at their model's publication year (resnet50); not placed: mystery (its data names no benchmark; a suite "
+            "evaluation's `benchmark:` can); online-B, uedin-nmt (ran on wmt17-en-de).") in index
 
 
 def test_imagenet_runs_on_companion_sets_are_not_drawn_on_imagenet(tmp_path):
