@@ -93,10 +93,10 @@ def history_task(name: str) -> HistoryTask | None:
 
 def benchmark_of(name: object) -> str | None:
     """The shipped history a benchmark name or alias belongs to (``imagenet`` or a key of :data:`HISTORIES`)."""
-    if not isinstance(name, str):
-        return None
-    history = history_task(name)
-    return "imagenet" if name == "imagenet" else history.name if history else None
+    if name == "imagenet":
+        return "imagenet"
+    history = history_task(name) if isinstance(name, str) else None
+    return history.name if history else None
 
 
 def shipped_history(history: HistoryTask) -> pd.DataFrame:
