@@ -142,8 +142,17 @@ def test_quickstart_digits_model_reproduces_its_error_exactly(quickstart_records
     assert record["dataset"]["fingerprint"] in sources and "year" not in record["model"]
 
 
+#: Relative tolerance per model adapter where the number depends on the CPU's kernels. SmolLM2's float32 forward
+#: pass moves the quickstart perplexity by 1.4e-5 relative between torch's AVX2 and AVX-512 kernels
+#: (ATEN_CPU_CAPABILITY=avx2 on an AVX-512 machine: 745.9241 against 745.9353; the committed 745.9348 came from
+#: another CPU). Everything else is computed from files and moves by float rounding at most (BLAS summation
+#: order: CIDEr by one ulp with OpenBLAS's Haswell kernels).
+CPU_DEPENDENT_REL = {"hf-causal-lm": 1e-4}
+
+
 def test_quickstart_numbers_equal_the_committed_measured_tables(quickstart_records):
-    """results/measured/*.csv (scripts/update_results_tables.py) holds the numbers `make demo` prints, bit for bit."""
+    """results/measured/*.csv (scripts/update_results_tables.py) holds the numbers `make demo` prints, to float
+    rounding; a float32 network's numbers to the tolerance its CPU-dependent kernels need (CPU_DEPENDENT_REL)."""
     import csv
 
     measured = {}
@@ -156,7 +165,8 @@ def test_quickstart_numbers_equal_the_committed_measured_tables(quickstart_recor
             for key in keys:
                 row = measured.get((record["suite"]["evaluation"], record["model"]["name"], key))
                 if row is not None:
-                    assert row["value"] == repr(record["metrics"][key]), (row, record["metrics"][key])
+                    rel = CPU_DEPENDENT_REL.get(record["model"]["adapter"], 1e-12)
+                    assert float(row["value"]) == pytest.approx(record["metrics"][key], rel=rel), (row, record["metrics"][key])
                     assert row["signature"] == record["signatures"][name]["text"], row
                     compared += 1
     assert compared >= 50
