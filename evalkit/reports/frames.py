@@ -130,14 +130,13 @@ def record_rows(record: dict[str, Any], file: Path) -> list[dict[str, Any]]:
     spec = suite.get("spec") if isinstance(suite.get("spec"), dict) else {}
 
     for section_name, section, fields in _TYPED_FIELDS:
-        value_of = {"suite": suite, "model": model, "dataset": dataset, "timing": timing, "environment": env}[section]
+        value_of = {"suite": suite, "spec": spec, "model": model, "dataset": dataset, "timing": timing,
+                    "environment": env}[section]
         for field, types in fields.items():
             value = value_of.get(field)
             if value is not None and (not isinstance(value, types) or isinstance(value, bool) and bool not in types):
                 names = " or ".join(t.__name__ for t in types)
                 raise bad(f"{section_name}.{field}", f"must be {names}, got {type(value).__name__} {value!r}")
-    if spec.get("benchmark") is not None and not isinstance(spec["benchmark"], str):
-        raise bad("suite.spec.benchmark", f"must be str, got {type(spec['benchmark']).__name__} {spec['benchmark']!r}")
     task = record.get("task") or spec.get("task")
     if not isinstance(task, str) or not task:
         raise bad("task", "missing: the record names no task")
@@ -258,6 +257,7 @@ def model_year(record: dict[str, Any]) -> int | None:
 #: fields the tidy frame copies into typed columns: a record with another type there is malformed
 _TYPED_FIELDS = [
     ("suite", "suite", {"name": (str,), "evaluation": (str,)}),
+    ("suite.spec", "spec", {"benchmark": (str,)}),
     ("model", "model", {"adapter": (str,), "parameters": (int, float), "random_weights": (bool,), "runs_model": (bool,)}),
     ("dataset", "dataset", {"benchmark": (str,), "fingerprint": (str,), "root": (str,), "num_evaluated": (int,), "num_samples": (int,)}),
     ("timing", "timing", {"throughput": (int, float), "device": (str,), "precision": (str,), "batch_size": (int, str),
