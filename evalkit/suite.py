@@ -15,7 +15,7 @@ from evalkit.models.base import check_factory_spec, display_label
 from evalkit.trackers.config import LoggingConfig, parse_logging
 
 PATH_KEY = re.compile(r"^(root|path|checkpoint)$|_(file|dir|path|files)$")
-NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z: "$" would let a trailing newline through
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,9 @@ def test_data_root_rebases_dataset_paths_only(tmp_path):
     ({"dataset": ["root"]}, "dataset", "expected a mapping"),
     ({"benchmark": ["coco"]}, "benchmark", "expected a benchmark name"),
     ({"benchmark": "../coco"}, "benchmark", "expected a benchmark name"),
+    ({"benchmark": ""}, "benchmark", "expected a benchmark name"),
+    ({"benchmark": "x" * 10_000 + "\n"}, "benchmark", "expected a benchmark name"),
+    ({"name": "s\n"}, "name", "expected a name"),  # names become file names: no trailing newline
 ])
 def test_errors_name_file_keypath_and_expectation(tmp_path, change, keypath, expected):
     path = write(tmp_path, {**GOOD, **change})
