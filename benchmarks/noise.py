@@ -70,9 +70,11 @@ def main(argv=None) -> int:
 
 def _summary(series: dict[str, list[float]]) -> dict[str, dict]:
     """Each benchmark's values, spread (max / min) and the threshold that spread suggests."""
-    return {name: {"values": values, "spread": max(values) / min(values),
-                   "threshold": suggested_threshold(max(values) / min(values))}
-            for name, values in sorted(series.items())}
+    rows = {}
+    for name, values in sorted(series.items()):
+        spread = max(values) / min(values)
+        rows[name] = {"values": values, "spread": spread, "threshold": suggested_threshold(spread)}
+    return rows
 
 
 def _measure(args, tmp: Path, commit: str, env: dict) -> dict[str, list[float]]:
@@ -87,9 +89,11 @@ def _measure(args, tmp: Path, commit: str, env: dict) -> dict[str, list[float]]:
         for name, value in load_values(tmp / "results", "noise", commit).items():
             if value is not None and not math.isnan(value):
                 series.setdefault(name, []).append(value)
-        if args.json:  # after every run: an interrupted measurement keeps the runs it finished
-            args.json.write_text(json.dumps({"runs_done": run + 1, "load_average": os.getloadavg(),
-                                             "benchmarks": _summary(series)}, indent=1))
+        if args.json:  # after every run, replaced whole: an interrupted measurement keeps the runs it finished
+            partial = args.json.with_name(args.json.name + ".partial")
+            partial.write_text(json.dumps({"runs_done": run + 1, "load_average": os.getloadavg(),
+                                           "benchmarks": _summary(series)}, indent=1))
+            os.replace(partial, args.json)
         print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
     return series
 

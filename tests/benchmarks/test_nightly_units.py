@@ -66,6 +66,35 @@ def test_suggested_threshold_rule():
     assert noise.suggested_threshold(1.26) == 1.55
 
 
+def test_noise_json_keeps_the_runs_finished_before_an_interruption(tmp_path, monkeypatch):
+    """--json is replaced whole after every run: a measurement cut off in run 2 keeps run 1's values."""
+    import argparse
+    import json
+    import subprocess
+
+    readings = iter([{"bench_x.t": 2.0, "bench_x.nan": float("nan")}])
+
+    def fake_asv(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    def next_reading(*args):
+        try:
+            return next(readings)
+        except StopIteration:
+            raise KeyboardInterrupt from None  # the machine went away during run 2
+
+    monkeypatch.setattr(noise.subprocess, "run", fake_asv)
+    monkeypatch.setattr(noise, "load_values", next_reading)
+    out = tmp_path / "noise.json"
+    args = argparse.Namespace(runs=5, bench=["bench_x"], quick=False, json=out)
+    with pytest.raises(KeyboardInterrupt):
+        noise._measure(args, tmp_path, "0" * 40, {})
+    saved = json.loads(out.read_text())
+    assert saved["runs_done"] == 1 and len(saved["load_average"]) == 3
+    assert saved["benchmarks"] == {"bench_x.t": {"values": [2.0], "spread": 1.0, "threshold": 1.2}}
+    assert [p.name for p in tmp_path.iterdir()] == ["noise.json"]  # no partial file left beside it
+
+
 def test_environment_differences():
     before = {"python": "3.11.7", "threads": {"OMP_NUM_THREADS": "2"}, "packages": {"numpy": "2.4.6", "torch": "2.14.1"}}
     after = {"python": "3.11.7", "threads": {"OMP_NUM_THREADS": "4"}, "packages": {"numpy": "2.4.7", "scipy": "1.16"}}
